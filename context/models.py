@@ -1,0 +1,136 @@
+"""The campaign context contract: pydantic models whose JSON is the TypeScript interfaces' JSON."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+MAX_WORKFLOW_NAME = 255
+MAX_URI = 2048
+
+
+def _uuid_text(v: str) -> str:
+    try:
+        uuid.UUID(v)
+    except ValueError:
+        raise ValueError(f"{v!r} is not a UUID") from None
+    return v
+
+
+def _iso_timestamp(v: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(v)
+    except ValueError:
+        raise ValueError(f"{v!r} is not an ISO 8601 timestamp") from None
+    # A timestamp without an offset is read as local time by the TypeScript side.
+    if parsed.tzinfo is None:
+        raise ValueError(f"{v!r} has no UTC offset")
+    return v
+
+
+# Kept as the exact text given so a context read from the database dumps back byte for byte.
+UuidStr = Annotated[str, AfterValidator(_uuid_text)]
+Timestamp = Annotated[str, AfterValidator(_iso_timestamp)]
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+JsonObject = dict[str, Any]
+
+
+def utc_now_iso() -> str:
+    """Now, written as JavaScript's toISOString() writes it (millisecond precision, Z suffix)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TriggerType(StrEnum):
+    MANUAL = "manual"
+    SCHEDULED = "scheduled"
+    API = "api"
+
+
+class QualityStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+
+
+class StandardArtifactType(StrEnum):
+    PLAN = "plan"
+    INTRO_IMAGE = "intro_image"
+    INTRO_VIDEO = "intro_video"
+    BUTTON_SEGMENTATION = "button_segmentation"
+    BGM = "bgm"
+    SFX = "sfx"
+    AUDIO_MANIFEST = "audio_manifest"
+    GAME_CONFIG = "game_config"
+    GAME_BUNDLE = "game_bundle"
+    OUTCOME_WIN_VIDEO = "outcome_win_video"
+    OUTCOME_LOSE_VIDEO = "outcome_lose_video"
+    CAMPAIGN_MANIFEST = "campaign_manifest"
+
+
+class ContractModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown keys are an error, not silently dropped."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class TriggerInfo(ContractModel):
+    type: TriggerType
+    payload: JsonObject | None = None
+    timestamp: Timestamp
+    initiated_by: str | None = None
+
+
+class ArtifactData(ContractModel):
+    type: Annotated[str, Field(min_length=1)]
+    uri: Annotated[str, Field(min_length=1, max_length=MAX_URI)]
+    hash: Sha256Hex
+    metadata: JsonObject | None = None
+    created_at: Timestamp
+    step_id: Annotated[str, Field(min_length=1)]
+
+
+class QualityCheckResult(ContractModel):
+    artifact_id: UuidStr
+    check_type: Annotated[str, Field(min_length=1)]
+    status: QualityStatus
+    message: str | None = None
+    timestamp: Timestamp
+    details: JsonObject | None = None
+
+
+class ComputedData(ContractModel):
+    input_hashes_by_step: dict[str, str] = Field(default_factory=dict)
+    quality_checks: list[QualityCheckResult] = Field(default_factory=list)
+
+
+class CampaignContext(ContractModel):
+    campaign_id: UuidStr
+    run_id: UuidStr
+    workflow_name: Annotated[str, Field(min_length=1, max_length=MAX_WORKFLOW_NAME)]
+    trigger: TriggerInfo
+    # Ref names are the JSON keys ("planArtifactId", custom ones too), so refs stay a plain mapping.
+    refs: dict[str, UuidStr]
+    artifacts: dict[UuidStr, ArtifactData]
+    computed: ComputedData | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON document stored in runs.context and passed between tasks."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class StepArtifact(BaseModel):
+    """What a step hands to attach_step_result: the artifact without the fields attach stamps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Annotated[str, Field(min_length=1)]
+    uri: Annotated[str, Field(min_length=1, max_length=MAX_URI)]
+    hash: Sha256Hex
+    metadata: JsonObject | None = None
+    artifact_id: UuidStr | None = None
+    ref_name: str | None = None

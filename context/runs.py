@@ -1,0 +1,146 @@
+"""The `app.runs` table (and its per-step log) and the repository that reads and writes them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, Uuid, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from context.db import SCHEMA, Base
+
+JSON_DOC = JSON().with_variant(JSONB(), "postgresql")  # JSONB in production, JSON on embedded SQLite
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class StepOutcome(StrEnum):
+    RUNNING = "running"
+    EXECUTED = "executed"
+    REUSED = "reused"
+    FAILED = "failed"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')", name="runs_status_check"),
+        {"schema": SCHEMA},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    workflow_name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.PENDING.value)
+    base_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey(f"{SCHEMA}.runs.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+    failed_step: Mapped[str | None] = mapped_column(String(64))
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOC)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, onupdate=utc_now)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RunStep(Base):
+    """One row per (run, step): executed or reused and why; what `campaign show` and `--wait` read."""
+
+    __tablename__ = "run_steps"
+    __table_args__ = ({"schema": SCHEMA},)
+
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey(f"{SCHEMA}.runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+@dataclass(frozen=True)
+class RunRepository:
+    """Reads and writes runs; every statement carries the tenant. It never commits: the caller owns that."""
+
+    session: Session
+
+    def add(self, run: Run) -> None:
+        self.session.add(run)
+        self.session.flush()
+
+    def get(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> Run | None:
+        stmt = select(Run).where(Run.id == run_id, Run.tenant_id == tenant_id)
+        return self.session.scalars(stmt).one_or_none()
+
+    def owned_by_another_tenant(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> bool:
+        """Tells "not yours" from "not there", as the contract's UnauthorizedError asks."""
+        stmt = select(Run.id).where(Run.id == run_id, Run.tenant_id != tenant_id)
+        return self.session.scalars(stmt).first() is not None
+
+    def list_runs(self, *, tenant_id: uuid.UUID, limit: int = 20) -> list[Run]:
+        stmt = select(Run).where(Run.tenant_id == tenant_id).order_by(Run.created_at.desc()).limit(limit)
+        return list(self.session.scalars(stmt))
+
+    def update_run(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID, **values: Any) -> bool:
+        """Set columns on one run; False when the tenant has no such run."""
+        values.setdefault("updated_at", utc_now())
+        stmt = update(Run).where(Run.id == run_id, Run.tenant_id == tenant_id).values(**values)
+        return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+    def record_step(
+        self, run_id: uuid.UUID, step_id: str, outcome: StepOutcome, reason: str | None, *, tenant_id: uuid.UUID
+    ) -> None:
+        """Upsert the step's row; a redelivered step bumps `attempts` instead of adding a row."""
+        values = {
+            "run_id": run_id,
+            "step_id": step_id,
+            "tenant_id": tenant_id,
+            "outcome": outcome.value,
+            "reason": reason,
+            "attempts": 1,
+            "updated_at": utc_now(),
+        }
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(RunStep).values(**values)
+        bump = RunStep.attempts + 1 if outcome is StepOutcome.RUNNING else RunStep.attempts
+        stmt = insert.on_conflict_do_update(
+            index_elements=[RunStep.run_id, RunStep.step_id],
+            set_={
+                "outcome": insert.excluded.outcome,
+                "reason": insert.excluded.reason,
+                "attempts": bump,
+                "updated_at": insert.excluded.updated_at,
+            },
+            where=RunStep.tenant_id == tenant_id,
+        )
+        self.session.execute(stmt)
+
+    def steps(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> list[RunStep]:
+        stmt = select(RunStep).where(RunStep.run_id == run_id, RunStep.tenant_id == tenant_id)
+        return list(self.session.scalars(stmt.order_by(RunStep.updated_at)))
+
+    def stale_runs(self, *, tenant_id: uuid.UUID, older_than: datetime) -> list[Run]:
+        stmt = select(Run).where(
+            Run.tenant_id == tenant_id, Run.status == RunStatus.RUNNING.value, Run.updated_at < older_than
+        )
+        return list(self.session.scalars(stmt))
+
+    def count(self, *, tenant_id: uuid.UUID) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(Run).where(Run.tenant_id == tenant_id)) or 0)

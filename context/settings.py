@@ -1,0 +1,46 @@
+"""Settings from CAMPAIGN_* environment variables: the only place the environment is read."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "artifact-types.json"
+# The tenant that embedded-mode commands act as when none is given.
+LOCAL_TENANT = uuid.UUID("00000000-0000-4000-8000-000000000001")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/campaign.db"
+    broker_url: str | None = None  # None: the embedded, in-process mode
+    result_backend: str | None = None  # None: same as the broker
+    artifact_root: Path = Path("var/artifacts")
+    artifact_types: Path = REPO_CONFIG
+    tenant: uuid.UUID = LOCAL_TENANT
+    max_artifacts: int = Field(default=50, ge=1)
+    # Above the longest step: a Redis message not acked within this is delivered again.
+    visibility_timeout_s: int = Field(default=3600, ge=60)
+    result_expires_s: int = Field(default=86400, ge=60)
+    step_max_retries: int = Field(default=3, ge=0)
+    retry_backoff_max_s: int = Field(default=60, ge=1)
+    generators: dict[str, str] = Field(default_factory=dict)  # step id -> "module:callable"
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg3(cls, v: str) -> str:
+        # SQLAlchemy reads postgresql:// as psycopg2 and rejects postgres:// outright.
+        return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", v)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def backend_url(self) -> str | None:
+        return self.result_backend or self.broker_url
