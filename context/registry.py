@@ -34,7 +34,12 @@ class ReferenceTypeRegistry:
                 raise ValueError(f"custom type {name!r} clashes with a standard type")
             if not _SNAKE.match(name):
                 raise ValueError(f"custom type {name!r} is not snake_case")
-            self._types[name] = ref_name_for(name)
+            ref_name = ref_name_for(name)
+            # "a_1b" and "a1b" both become "a1bArtifactId": attaching one would supersede the other.
+            clash = next((t for t, r in self._types.items() if r == ref_name), None)
+            if clash is not None:
+                raise ValueError(f"custom type {name!r} has the same ref name {ref_name!r} as type {clash!r}")
+            self._types[name] = ref_name
 
     @classmethod
     def from_config(cls, path: str | Path, schema_path: str | Path | None = None) -> ReferenceTypeRegistry:

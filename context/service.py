@@ -99,10 +99,12 @@ class CampaignContextService:
     def persist(self, ctx: CampaignContext) -> None:
         """Store `ctx` on its run's row, as the tenant in scope."""
         tenant = current_tenant()
+        run_id = uuid.UUID(ctx.run_id)
         with self._session() as session, session.begin():
-            if not RunRepository(session).update_run(
-                uuid.UUID(ctx.run_id), tenant_id=tenant, context=ctx.to_json_dict()
-            ):
+            repo = RunRepository(session)
+            if not repo.update_run(run_id, tenant_id=tenant, context=ctx.to_json_dict()):
+                if repo.owned_by_another_tenant(run_id, tenant_id=tenant):
+                    raise UnauthorizedError(f"run {run_id} belongs to another tenant than {tenant}")
                 raise BaseRunNotFoundError(ctx.run_id)
 
     def load_from_run(self, base_run_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> CampaignContext:

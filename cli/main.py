@@ -1,0 +1,251 @@
+"""`campaign`: run, follow, update and inspect campaign runs; a thin shell over tasks.client."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from context.errors import BaseRunNotFoundError, ContextError
+from context.settings import Settings
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 0, 2, 3, 4, 5
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+db_cli = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
+cli.add_typer(db_cli, name="db")
+out = Console()
+err = Console(stderr=True)
+
+DEMO_PAYLOAD: dict[str, Any] = {
+    "brief": "Spin the wheel for a summer discount. Bright, playful, beach colours.",
+    "steps": {"plan": {"buttons": ["Spin", "Skip"]}, "bgm": {"mood": "upbeat", "tempo_bpm": 124}},
+}
+
+TenantOpt = Annotated[
+    uuid.UUID | None, typer.Option("--tenant", envvar="CAMPAIGN_TENANT", help="Tenant id (default: the local tenant).")
+]
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def errors_as_exit() -> Iterator[None]:
+    """One line and a non-zero exit for every expected failure; a traceback means a bug."""
+    from kombu.exceptions import OperationalError as BrokerError
+    from sqlalchemy.exc import OperationalError as DbError
+
+    try:
+        yield
+    except BaseRunNotFoundError as e:
+        raise fail(str(e), EXIT_NOT_FOUND) from e
+    except ContextError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from e
+    except DbError as e:
+        raise fail(
+            f"database unreachable ({Settings().database_url.split('@')[-1]}): {e.orig}", EXIT_UNAVAILABLE
+        ) from e
+    except (BrokerError, ConnectionError) as e:
+        raise fail(f"broker unreachable ({(Settings().broker_url or '').split('@')[-1]}): {e}", EXIT_UNAVAILABLE) from e
+    except TimeoutError as e:
+        raise fail(str(e), EXIT_UNAVAILABLE) from e
+
+
+def read_json_file(path: Path, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise fail(f"{what} file {path} does not exist", EXIT_BAD_INPUT) from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise fail(f"{what} file {path} cannot be read: {e}", EXIT_BAD_INPUT) from e
+    except json.JSONDecodeError as e:
+        raise fail(f"{what} file {path} is not valid JSON: {e.msg} at line {e.lineno}", EXIT_BAD_INPUT) from e
+    if not isinstance(document, dict):
+        raise fail(f"{what} file {path} must hold a JSON object, not {type(document).__name__}", EXIT_BAD_INPUT)
+    return document
+
+
+def _tenant(tenant: uuid.UUID | None) -> uuid.UUID:
+    return tenant or Settings().tenant
+
+
+def execute(request: Any, *, wait: bool, timeout_s: float) -> None:
+    """Send the run (embedded: run it here) and, when waiting, draw its steps live until it ends."""
+    from cli.render import steps_table
+    from tasks import client
+    from tasks.app import settings
+    from tasks.worker import resources
+
+    graph = resources().graph
+    if settings.embedded:
+        with client.embedded_worker():
+            run_id = client.submit(request)
+            err.print(f"run {run_id} started (embedded: SQLite + in-process worker)")
+            snap = _follow(run_id, request.tenant_id, timeout_s)
+    else:
+        run_id = client.submit(request)
+        err.print(f"run {run_id} enqueued on {settings.broker_url.split('@')[-1] if settings.broker_url else ''}")
+        if not wait:
+            out.print(str(run_id))
+            return
+        snap = _follow(run_id, request.tenant_id, timeout_s)
+    out.print(steps_table(snap.run, snap.steps, graph))
+    out.print(f"run id: {run_id}")
+    out.print(f"artifacts: {settings.artifact_root.resolve()}")
+    bundle = _artifact_uri(snap.run.context, "gameBundleArtifactId")
+    if bundle:
+        out.print(f"game bundle: {bundle}")
+    if snap.run.status != "completed":
+        raise fail(f"run {run_id} {snap.run.status} at step {snap.run.failed_step}: {snap.run.error}", EXIT_RUN_FAILED)
+
+
+def _follow(run_id: uuid.UUID, tenant_id: uuid.UUID, timeout_s: float) -> Any:
+    from cli.render import steps_table
+    from tasks import client
+    from tasks.worker import resources
+
+    graph = resources().graph
+    with Live(console=err, refresh_per_second=8, transient=True) as live:
+        return client.wait(
+            run_id, tenant_id, timeout_s=timeout_s, on_update=lambda s: live.update(steps_table(s.run, s.steps, graph))
+        )
+
+
+def _artifact_uri(ctx: dict[str, Any] | None, ref: str) -> str | None:
+    if not ctx or ref not in ctx.get("refs", {}):
+        return None
+    art = ctx.get("artifacts", {}).get(ctx["refs"][ref])
+    return art.get("uri") if art else None
+
+
+@cli.command()
+def demo(
+    brief: Annotated[str | None, typer.Option(help="The campaign brief.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the run.")] = 300,
+) -> None:
+    """Run a whole campaign on the embedded default: SQLite + an in-process Celery worker, no servers."""
+    from pipeline.launch import RunRequest
+
+    if not Settings().embedded:
+        raise fail("demo runs embedded; unset CAMPAIGN_BROKER_URL or use `campaign run FILE --wait`", EXIT_BAD_INPUT)
+    payload = {**DEMO_PAYLOAD, **({"brief": brief} if brief else {})}
+    with errors_as_exit():
+        request = RunRequest(tenant_id=Settings().tenant, payload=payload, trigger_type="manual", initiated_by="cli")
+        execute(request, wait=True, timeout_s=timeout)
+
+
+@cli.command()
+def run(
+    payload_file: Annotated[Path, typer.Argument(help="JSON trigger payload: {'brief': ..., 'steps': {...}}.")],
+    tenant: TenantOpt = None,
+    workflow: Annotated[str, typer.Option(help="Workflow name.")] = "campaign",
+    wait: Annotated[bool, typer.Option("--wait", help="Show live progress until the run ends.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait.")] = 900,
+) -> None:
+    """Enqueue a run on the configured broker (no broker: run it here, embedded) and print its id."""
+    from pipeline.launch import RunRequest
+
+    payload = read_json_file(payload_file, "payload")
+    with errors_as_exit():
+        request = RunRequest(
+            tenant_id=_tenant(tenant),
+            payload=payload,
+            workflow_name=workflow,
+            trigger_type="manual",
+            initiated_by="cli",
+        )
+        execute(request, wait=wait, timeout_s=timeout)
+
+
+@cli.command()
+def update(
+    base: Annotated[uuid.UUID, typer.Option("--from", help="The completed run to update.")],
+    steps: Annotated[str, typer.Option("--steps", help="Steps to re-run even if unchanged, comma separated.")] = "",
+    payload_file: Annotated[Path | None, typer.Option("--payload", help="JSON merged over the base payload.")] = None,
+    tenant: TenantOpt = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Show live progress until the run ends.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait.")] = 900,
+) -> None:
+    """Start a run from a finished one, re-running only the steps whose inputs changed (or --steps)."""
+    from pipeline.launch import RunRequest
+
+    payload = read_json_file(payload_file, "payload") if payload_file else {}
+    forced = [s.strip() for s in steps.split(",") if s.strip()]
+    with errors_as_exit():
+        request = RunRequest(
+            tenant_id=_tenant(tenant),
+            base_run_id=base,
+            steps=forced,
+            payload=payload,
+            trigger_type="manual",
+            initiated_by="cli",
+        )
+        execute(request, wait=wait, timeout_s=timeout)
+
+
+@cli.command()
+def show(
+    run_id: uuid.UUID,
+    tenant: TenantOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stored context JSON, exactly.")] = False,
+) -> None:
+    """Show a run's status and, per step, executed or reused and why."""
+    from cli.render import steps_table
+    from tasks import client
+    from tasks.worker import resources
+
+    with errors_as_exit():
+        snap = client.snapshot(run_id, _tenant(tenant))
+        if snap is None:
+            raise BaseRunNotFoundError(str(run_id))
+        if as_json:
+            sys.stdout.write(json.dumps(snap.run.context) + "\n")  # exactly what is stored, nothing else on stdout
+            return
+        out.print(steps_table(snap.run, snap.steps, resources().graph))
+        if snap.run.error:
+            out.print(f"[red]failed at {snap.run.failed_step}:[/] {snap.run.error}", highlight=False)
+
+
+@cli.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def worker(ctx: typer.Context) -> None:
+    """Start a Celery worker (extra arguments go to `celery worker`, e.g. -c 4 -l info)."""
+    from tasks.app import app, settings
+
+    if settings.embedded:
+        raise fail("no broker configured: set CAMPAIGN_BROKER_URL (e.g. redis://127.0.0.1:6379/0)", EXIT_BAD_INPUT)
+    app.worker_main(["worker", *ctx.args])
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION on CAMPAIGN_DATABASE_URL."""
+    from context.migrations import upgrade as do_upgrade
+
+    with errors_as_exit():
+        do_upgrade(Settings().database_url, revision)
+    err.print(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Revert migrations down to REVISION ('base' removes everything)."""
+    from context.migrations import downgrade as do_downgrade
+
+    with errors_as_exit():
+        do_downgrade(Settings().database_url, revision)
+    err.print(f"database at {revision}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,110 @@
+"""Turn a run request (plain JSON from any client) into a run row and its starting context."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from sqlalchemy.orm import Session, sessionmaker
+
+from context.models import CampaignContext, TriggerInfo, TriggerType, utc_now_iso
+from context.runs import Run, RunRepository, RunStatus, utc_now
+from context.service import CampaignContextService, decode_context
+from context.tenancy import tenant_scope
+from pipeline.errors import UpdateRequestError
+from pipeline.graph import StepGraph
+from pipeline.params import deep_merge
+
+
+class RunRequest(BaseModel):
+    """The body of `campaign.start_run`: what the TypeScript service (or the CLI) sends to start a run."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    tenant_id: uuid.UUID
+    run_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    campaign_id: uuid.UUID | None = None  # a new campaign, or the base run's on an update
+    workflow_name: str = Field(default="campaign", min_length=1, max_length=255)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    base_run_id: uuid.UUID | None = None
+    steps: list[str] = Field(default_factory=list)  # forced steps on an update
+    trigger_type: TriggerType = TriggerType.API
+    initiated_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    run_id: uuid.UUID
+    tenant_id: uuid.UUID
+    context: CampaignContext
+    forced: frozenset[str]
+    created: bool  # False when the run already existed (a redelivered start message)
+
+
+def load_base(service: CampaignContextService, request: RunRequest) -> tuple[Run, CampaignContext]:
+    """The base run of an update and its context, or the error that stops the update before enqueueing."""
+    assert request.base_run_id is not None
+    ctx = service.load_from_run(request.base_run_id, request.tenant_id)  # tenant check, corrupt context
+    run = service.load_run(request.base_run_id, request.tenant_id)
+    if run.status != RunStatus.COMPLETED.value:
+        raise UpdateRequestError(
+            f"base run {run.id} is {run.status}, not completed; only a completed run can be updated"
+        )
+    return run, ctx
+
+
+def validate_request(request: RunRequest, *, service: CampaignContextService, graph: StepGraph) -> None:
+    """Every check that can refuse a request, run before anything is enqueued."""
+    graph.check_names(request.steps)
+    if request.base_run_id is not None:
+        load_base(service, request)
+    elif request.steps:
+        raise UpdateRequestError("--steps forces steps of an update; a new run executes every step anyway")
+
+
+def prepare_run(
+    request: RunRequest, *, service: CampaignContextService, sessions: sessionmaker[Session], graph: StepGraph
+) -> PreparedRun:
+    """Create the run row (pending) with its starting context; idempotent on `request.run_id`."""
+    forced = frozenset(graph.check_names(request.steps))
+    with tenant_scope(request.tenant_id), sessions() as session, session.begin():
+        existing = RunRepository(session).get(request.run_id, tenant_id=request.tenant_id)
+        if existing is not None:
+            ctx = decode_context(existing.id, existing.context)
+            return PreparedRun(existing.id, existing.tenant_id, ctx, forced, created=False)
+    validate_request(request, service=service, graph=graph)
+    trigger = TriggerInfo(type=request.trigger_type, timestamp=utc_now_iso(), initiated_by=request.initiated_by)
+    if request.base_run_id is not None:
+        base_run, base_ctx = load_base(service, request)
+        trigger.payload = deep_merge(base_ctx.trigger.payload or {}, request.payload)
+        ctx = base_ctx.model_copy(deep=True, update={"run_id": str(request.run_id), "trigger": trigger})
+        campaign_id = base_run.campaign_id
+    else:
+        trigger.payload = request.payload
+        campaign_id = request.campaign_id or uuid.uuid4()
+        ctx = service.create(
+            campaign_id=str(campaign_id),
+            run_id=str(request.run_id),
+            workflow_name=request.workflow_name,
+            trigger=trigger,
+        )
+    ctx = CampaignContext.model_validate(ctx.to_json_dict())  # the payload must be JSON: refuse it here, not mid-run
+    run = Run(
+        id=request.run_id,
+        tenant_id=request.tenant_id,
+        campaign_id=campaign_id,
+        workflow_name=ctx.workflow_name,
+        status=RunStatus.PENDING.value,
+        base_run_id=request.base_run_id,
+        context=ctx.to_json_dict(),
+        started_at=utc_now(),
+    )
+    with sessions() as session, session.begin():
+        RunRepository(session).add(run)
+    return PreparedRun(request.run_id, request.tenant_id, ctx, forced, created=True)

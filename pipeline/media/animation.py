@@ -1,0 +1,160 @@
+"""Short looping GIFs: a pan/zoom over the intro image, confetti for a win, a fade to dark for a loss."""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from collections.abc import Callable
+from typing import NamedTuple
+
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps, UnidentifiedImageError
+
+from pipeline.media.colors import RGB, vertical_gradient
+
+STYLES = ("intro", "win", "lose")
+FRAME_MS = 80
+_MAX_FRAMES = 60
+_MIN_SIDE, _MAX_SIDE = 64, 1920
+_CONFETTI_COLORS: list[RGB] = [(255, 89, 94), (255, 202, 58), (138, 201, 38), (25, 130, 196), (106, 76, 147)]
+_ZOOM = 0.25  # the intro ends this much closer in than it starts
+
+Size = tuple[int, int]
+_Painter = Callable[[Image.Image, random.Random, int, Size], list[Image.Image]]
+
+
+def render_animation(
+    *, base_png: bytes | None, seed: str, frames: int = 12, width: int = 320, height: int = 180, style: str = "intro"
+) -> bytes:
+    """An animated GIF (looping, FRAME_MS per frame); every random choice comes from `seed`."""
+    if style not in STYLES:
+        raise ValueError(f"style: expected one of {', '.join(STYLES)}, got {style!r}")
+    if not 1 <= frames <= _MAX_FRAMES:
+        raise ValueError(f"frames: must be in 1..{_MAX_FRAMES}, got {frames}")
+    for name, value in (("width", width), ("height", height)):
+        if not _MIN_SIDE <= value <= _MAX_SIDE:
+            raise ValueError(f"{name}: must be in {_MIN_SIDE}..{_MAX_SIDE}, got {value}")
+    # A str seed is hashed by random.Random itself (SHA-512), so it does not depend on PYTHONHASHSEED.
+    rng = random.Random(f"{style}:{seed}")
+    size = (width, height)
+    base = _decode(base_png) if base_png is not None else _backdrop(rng, size)
+    painters: dict[str, _Painter] = {"intro": _pan_zoom, "win": _confetti, "lose": _fade}
+    images = painters[style](base, rng, frames, size)
+    for i, img in enumerate(images):
+        _progress_strip(img, i, frames)
+    out = io.BytesIO()
+    images[0].save(
+        out, format="GIF", save_all=True, append_images=images[1:], loop=0, duration=FRAME_MS, optimize=False
+    )
+    return out.getvalue()
+
+
+def _decode(png: bytes) -> Image.Image:
+    try:
+        img = Image.open(io.BytesIO(png))
+        img.load()
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError("base_png: not a decodable image") from e
+    return img.convert("RGB")
+
+
+def _backdrop(rng: random.Random, size: Size) -> Image.Image:
+    """A seeded two-colour gradient, used when there is no base image."""
+    top = (rng.randrange(20, 120), rng.randrange(20, 120), rng.randrange(60, 200))
+    bottom = (rng.randrange(120, 255), rng.randrange(60, 200), rng.randrange(20, 160))
+    return vertical_gradient(size[0], size[1], [top, bottom])
+
+
+def _t(i: int, frames: int) -> float:
+    return i / (frames - 1) if frames > 1 else 0.0
+
+
+def _pan_zoom(base: Image.Image, rng: random.Random, frames: int, size: Size) -> list[Image.Image]:
+    # Crop the base to the output's aspect ratio first, so the pan never stretches it.
+    cover = ImageOps.fit(base, (size[0] * 2, size[1] * 2), method=Image.Resampling.BILINEAR)
+    cw, ch = cover.size
+    # Start and end anchors (0..1 of the slack left by the zoom), so each seed pans its own way.
+    start = (rng.random(), rng.random())
+    end = (rng.random(), rng.random())
+    out = []
+    for i in range(frames):
+        t = _t(i, frames)
+        zoom = 1.0 + _ZOOM * t
+        bw, bh = cw / zoom, ch / zoom
+        ax = start[0] + (end[0] - start[0]) * t
+        ay = start[1] + (end[1] - start[1]) * t
+        left, top = (cw - bw) * ax, (ch - bh) * ay
+        out.append(cover.resize(size, Image.Resampling.BILINEAR, box=(left, top, left + bw, top + bh)))
+    return out
+
+
+class _Flake(NamedTuple):
+    x: float
+    y: float
+    fall: float  # pixels fallen over the whole animation
+    sway: float
+    phase: float
+    size: float
+    color: RGB
+    is_round: bool
+
+
+def _confetti(base: Image.Image, rng: random.Random, frames: int, size: Size) -> list[Image.Image]:
+    width, height = size
+    backdrop = ImageEnhance.Brightness(ImageOps.fit(base, size, method=Image.Resampling.BILINEAR)).enhance(0.8)
+    flakes = [
+        _Flake(
+            x=rng.uniform(0, width),
+            y=rng.uniform(-height, height * 0.3),
+            fall=rng.uniform(0.8, 1.6) * height,
+            sway=rng.uniform(2, 10),
+            phase=rng.uniform(0, 2 * math.pi),
+            size=rng.uniform(3, 7),
+            color=rng.choice(_CONFETTI_COLORS),
+            is_round=rng.random() < 0.4,
+        )
+        for _ in range(max(24, width * height // 1500))
+    ]
+    out = []
+    for i in range(frames):
+        t = _t(i, frames)
+        img = backdrop.copy()
+        draw = ImageDraw.Draw(img)
+        for f in flakes:
+            x = f.x + f.sway * math.sin(f.phase + 6 * t)
+            y = f.y + f.fall * t
+            # A spinning flake looks thinner edge-on: scale its height by the spin.
+            h = f.size * (0.3 + 0.7 * abs(math.cos(f.phase + 9 * t)))
+            shape = (x - f.size, y - h, x + f.size, y + h)
+            if f.is_round:
+                draw.ellipse(shape, fill=f.color)
+            else:
+                draw.rectangle(shape, fill=f.color)
+        out.append(img)
+    return out
+
+
+def _fade(base: Image.Image, rng: random.Random, frames: int, size: Size) -> list[Image.Image]:
+    width, height = size
+    start = ImageOps.fit(base, size, method=Image.Resampling.BILINEAR)
+    drops = [(rng.uniform(0, width), rng.uniform(-height, height), rng.uniform(6, 16)) for _ in range(12)]
+    out = []
+    for i in range(frames):
+        t = _t(i, frames)
+        # Drain the colour first, then the light: the scene ends grey and dim.
+        img = ImageEnhance.Color(start).enhance(1.0 - t)
+        img = ImageEnhance.Brightness(img).enhance(1.0 - 0.7 * t)
+        draw = ImageDraw.Draw(img)
+        for x, y, length in drops:
+            y_now = y + height * 0.8 * t
+            draw.line((x, y_now, x, y_now + length), fill=(150, 150, 160), width=1)
+        out.append(img)
+    return out
+
+
+def _progress_strip(img: Image.Image, i: int, frames: int) -> None:
+    # Pillow drops a GIF frame identical to the one before it (adding its duration to that one). A strip that grows
+    # every frame keeps all `frames` frames even when the effect alone moves less than a pixel.
+    width, height = img.size
+    length = round(width * (i + 1) / frames)
+    ImageDraw.Draw(img).rectangle((0, height - 2, length - 1, height - 1), fill=(255, 255, 255))

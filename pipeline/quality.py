@@ -1,0 +1,140 @@
+"""Quality checks run on every artifact a step produces: integrity, format, size, schema."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema
+
+from context.models import ArtifactData, QualityCheckResult, QualityStatus, utc_now_iso
+from pipeline.media.formats import sniff
+from pipeline.store import sha256_hex
+
+MAX_BYTES = 50 * 1024 * 1024
+WARN_BYTES = 10 * 1024 * 1024
+
+EXPECTED_FORMAT = {
+    "plan": "json",
+    "intro_image": "png",
+    "intro_video": "gif",
+    "button_segmentation": "json",
+    "bgm": "wav",
+    "sfx": "wav",
+    "audio_manifest": "json",
+    "game_config": "json",
+    "game_bundle": "zip",
+    "outcome_win_video": "gif",
+    "outcome_lose_video": "gif",
+    "campaign_manifest": "json",
+}
+
+_BOX = {
+    "type": "object",
+    "required": ["x", "y", "width", "height"],
+    "properties": {k: {"type": "integer", "minimum": 0} for k in ("x", "y", "width", "height")},
+}
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "plan": {
+        "type": "object",
+        "required": ["title", "palette", "buttons"],
+        "properties": {
+            "title": {"type": "string", "minLength": 1},
+            "palette": {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"}},
+            "buttons": {"type": "array", "minItems": 1},
+        },
+    },
+    "button_segmentation": {
+        "type": "object",
+        "required": ["buttons"],
+        "properties": {"buttons": {"type": "array", "items": _BOX}},
+    },
+    "audio_manifest": {"type": "object", "required": ["bgm", "sfx"]},
+    "game_config": {
+        "type": "object",
+        "required": ["title", "buttons"],
+        "properties": {"buttons": {"type": "array", "minItems": 1, "items": _BOX}},
+    },
+    "campaign_manifest": {"type": "object", "required": ["artifacts"]},
+}
+
+
+def _result(artifact_id: str, check: str, status: QualityStatus, message: str, **details: Any) -> QualityCheckResult:
+    return QualityCheckResult(
+        artifact_id=artifact_id,
+        check_type=check,
+        status=status,
+        message=message,
+        timestamp=utc_now_iso(),
+        details=details or None,
+    )
+
+
+def check_artifact(artifact_id: str, artifact: ArtifactData, data: bytes) -> list[QualityCheckResult]:
+    """All checks for one artifact, given the bytes read back from the store."""
+    passed, failed, warning = QualityStatus.PASSED, QualityStatus.FAILED, QualityStatus.WARNING
+    actual = sha256_hex(data)
+    results = [
+        _result(artifact_id, "integrity", passed, "stored bytes match the hash")
+        if actual == artifact.hash.lower()
+        else _result(artifact_id, "integrity", failed, "stored bytes do not match the hash", actual=actual)
+    ]
+    size = len(data)
+    if size == 0 or size > MAX_BYTES:
+        results.append(_result(artifact_id, "size", failed, f"{size} bytes is outside 1..{MAX_BYTES}", bytes=size))
+    elif size > WARN_BYTES:
+        results.append(_result(artifact_id, "size", warning, f"{size} bytes is unusually large", bytes=size))
+    else:
+        results.append(_result(artifact_id, "size", passed, f"{size} bytes", bytes=size))
+    expected = EXPECTED_FORMAT.get(artifact.type)
+    if expected is None:
+        return results  # a custom type: nothing more is known about its content
+    found = sniff(data)
+    if found != expected:
+        results.append(_result(artifact_id, "format", failed, f"expected {expected}, found {found}", found=found))
+        return results
+    results.append(_result(artifact_id, "format", passed, f"valid {expected}"))
+    results.extend(_content_checks(artifact_id, artifact.type, data))
+    return results
+
+
+def _content_checks(artifact_id: str, artifact_type: str, data: bytes) -> list[QualityCheckResult]:
+    check = _CONTENT.get(artifact_type)
+    return check(artifact_id, data) if check else []
+
+
+def _schema_check(artifact_type: str) -> Callable[[str, bytes], list[QualityCheckResult]]:
+    def run(artifact_id: str, data: bytes) -> list[QualityCheckResult]:
+        document = json.loads(data)
+        try:
+            jsonschema.validate(document, SCHEMAS[artifact_type])
+        except jsonschema.ValidationError as e:
+            where = "/".join(str(p) for p in e.absolute_path) or "(root)"
+            return [_result(artifact_id, "schema", QualityStatus.FAILED, f"{where}: {e.message}")]
+        results = [_result(artifact_id, "schema", QualityStatus.PASSED, f"matches the {artifact_type} schema")]
+        if artifact_type == "button_segmentation" and not document["buttons"]:
+            results.append(_result(artifact_id, "content", QualityStatus.WARNING, "no buttons were found in the image"))
+        return results
+
+    return run
+
+
+def _bundle_check(artifact_id: str, data: bytes) -> list[QualityCheckResult]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        bad = zf.testzip()
+    if bad is not None or "index.html" not in names:
+        problem = f"corrupt entry {bad}" if bad else "no index.html"
+        return [_result(artifact_id, "bundle", QualityStatus.FAILED, problem, entries=names)]
+    return [
+        _result(artifact_id, "bundle", QualityStatus.PASSED, f"{len(names)} entries with index.html", entries=names)
+    ]
+
+
+_CONTENT: dict[str, Callable[[str, bytes], list[QualityCheckResult]]] = {
+    **{t: _schema_check(t) for t in SCHEMAS},
+    "game_bundle": _bundle_check,
+}

@@ -1,0 +1,41 @@
+"""The Celery app: the only Celery() in the codebase, JSON-only, configured from CAMPAIGN_* settings."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from context.settings import Settings
+
+settings = Settings()
+
+# No broker configured: the embedded mode runs the same tasks and canvas on an in-process worker.
+EMBEDDED_BROKER = "memory://"
+EMBEDDED_BACKEND = "cache+memory://"
+
+app = Celery(
+    "campaign",
+    broker=settings.broker_url or EMBEDDED_BROKER,
+    backend=settings.backend_url or EMBEDDED_BACKEND,
+    include=["tasks.worker", "tasks.steps", "tasks.lifecycle"],
+)
+_transport = {"visibility_timeout": settings.visibility_timeout_s}
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],  # a pickled message is refused, never executed
+    result_accept_content=["json"],
+    event_serializer="json",
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    task_track_started=True,
+    worker_prefetch_multiplier=1,  # steps run for minutes; a worker must not hoard them
+    # Above the longest step, the same for broker and results (celery#5935): redelivery only after a real loss.
+    broker_transport_options=_transport,
+    result_backend_transport_options=_transport,
+    result_expires=settings.result_expires_s,  # never 0: it breaks chords on Redis (celery#5237)
+    result_extended=True,
+    worker_send_task_events=True,  # Flower shows task states
+    task_send_sent_event=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)

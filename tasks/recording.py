@@ -1,0 +1,42 @@
+"""What tasks write on the run row besides the context: step outcomes, checkpoints, failures."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from context.runs import RunRepository, RunStatus, StepOutcome, utc_now
+from tasks.worker import resources
+
+log = logging.getLogger(__name__)
+
+
+def record_step(run_id: str, tenant_id: str, step_id: str, outcome: StepOutcome, reason: str | None) -> None:
+    with resources().sessions() as session, session.begin():
+        RunRepository(session).record_step(uuid.UUID(run_id), step_id, outcome, reason, tenant_id=uuid.UUID(tenant_id))
+
+
+def checkpoint(run_id: str, tenant_id: str, ctx_json: dict[str, Any]) -> None:
+    """Store the context after a level (status running), so `campaign resume` can continue from here."""
+    with resources().sessions() as session, session.begin():
+        RunRepository(session).update_run(
+            uuid.UUID(run_id), tenant_id=uuid.UUID(tenant_id), context=ctx_json, status=RunStatus.RUNNING.value
+        )
+
+
+def fail_run(run_id: str, tenant_id: str, step_id: str, error: str, ctx_json: dict[str, Any] | None) -> None:
+    """Mark the run failed with the step and reason; the partial context is kept, never dropped."""
+    log.error("run failed", extra={"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id, "error": error})
+    values: dict[str, Any] = {
+        "status": RunStatus.FAILED.value,
+        "error": error[:4000],
+        "failed_step": step_id,
+        "finished_at": utc_now(),
+    }
+    if ctx_json is not None:
+        values["context"] = ctx_json
+    with resources().sessions() as session, session.begin():
+        repo = RunRepository(session)
+        repo.update_run(uuid.UUID(run_id), tenant_id=uuid.UUID(tenant_id), **values)
+        repo.record_step(uuid.UUID(run_id), step_id, StepOutcome.FAILED, error[:4000], tenant_id=uuid.UUID(tenant_id))

@@ -1,0 +1,74 @@
+"""Per-process resources of a worker (engine, registry, store, steps), opened once and reused by tasks."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from celery.signals import worker_init, worker_process_init
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from context.db import ensure_embedded_schema, make_engine, session_factory
+from context.errors import ContextError
+from context.registry import ReferenceTypeRegistry
+from context.service import CampaignContextService
+from context.settings import Settings
+from pipeline.executor import StepExecutor
+from pipeline.graph import StepGraph
+from pipeline.plugins import load_generators
+from pipeline.steps import DEFAULT_GRAPH, default_steps
+from pipeline.store import LocalArtifactStore
+from tasks.app import settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Resources:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    registry: ReferenceTypeRegistry
+    store: LocalArtifactStore
+    graph: StepGraph
+    service: CampaignContextService
+    executor: StepExecutor
+
+
+def build_resources(cfg: Settings) -> Resources:
+    """Everything a task needs, from settings; a bad artifact-type file or generator path raises here."""
+    registry = ReferenceTypeRegistry.from_config(cfg.artifact_types)
+    engine = make_engine(cfg.database_url)
+    ensure_embedded_schema(engine)
+    sessions = session_factory(engine)
+    store = LocalArtifactStore(cfg.artifact_root)
+    overrides = load_generators(cfg.generators, [step_id for step_id, _ in DEFAULT_GRAPH])
+    graph = StepGraph(default_steps(overrides))
+    service = CampaignContextService(registry, sessions=sessions, max_artifacts=cfg.max_artifacts)
+    return Resources(cfg, engine, sessions, registry, store, graph, service, StepExecutor(service, store))
+
+
+@cache
+def resources() -> Resources:
+    return build_resources(settings)
+
+
+@worker_init.connect
+def _load_at_startup(**_: Any) -> None:
+    # Fail the worker at start, with one line, rather than every task later.
+    try:
+        resources()
+    except ContextError as e:
+        log.critical("worker cannot start: %s", e)
+        sys.stderr.write(f"campaign worker cannot start: {e}\n")
+        raise SystemExit(2) from e
+
+
+@worker_process_init.connect  # sent in every prefork child
+def _after_fork(**_: Any) -> None:
+    # A forked child inherits the parent's pooled sockets; two processes on one socket interleave the protocol.
+    resources().engine.dispose(close=False)

@@ -1,0 +1,130 @@
+"""Hypothesis strategies: arbitrary JSON, valid campaign contexts, and valid context documents mutated."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import strategies as st
+
+from context.models import (
+    MAX_WORKFLOW_NAME,
+    ArtifactData,
+    CampaignContext,
+    ComputedData,
+    QualityCheckResult,
+    QualityStatus,
+    StandardArtifactType,
+    TriggerInfo,
+    TriggerType,
+)
+from context.registry import ref_name_for
+
+# No NaN or infinity: JSON has no spelling for them, so they cannot survive a round trip.
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+
+uuid_texts = st.uuids().map(str)
+hashes = st.text(alphabet="0123456789abcdefABCDEF", min_size=64, max_size=64)
+_offsets = st.integers(min_value=-12 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+@st.composite
+def timestamps(draw: st.DrawFn) -> str:
+    """ISO 8601 with an offset: toISOString()'s `Z` form or an explicit `+hh:mm`."""
+    naive = draw(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1)))
+    spec = draw(st.sampled_from(["seconds", "milliseconds", "microseconds"]))
+    text = naive.replace(tzinfo=draw(_offsets)).isoformat(timespec=spec)
+    return text.replace("+00:00", "Z") if draw(st.booleans()) else text
+
+
+trigger_infos = st.builds(
+    TriggerInfo,
+    type=st.sampled_from(TriggerType),
+    payload=st.none() | json_objects,
+    timestamp=timestamps(),
+    initiated_by=st.none() | st.text(max_size=20),
+)
+artifact_datas = st.builds(
+    ArtifactData,
+    type=st.sampled_from([t.value for t in StandardArtifactType]) | st.text(min_size=1, max_size=20),
+    uri=st.text(min_size=1, max_size=60),
+    hash=hashes,
+    metadata=st.none() | json_objects,
+    created_at=timestamps(),
+    step_id=st.text(min_size=1, max_size=20),
+)
+quality_checks = st.builds(
+    QualityCheckResult,
+    artifact_id=uuid_texts,
+    check_type=st.text(min_size=1, max_size=20),
+    status=st.sampled_from(QualityStatus),
+    message=st.none() | st.text(max_size=40),
+    timestamp=timestamps(),
+    details=st.none() | json_objects,
+)
+computed_datas = st.builds(
+    ComputedData,
+    input_hashes_by_step=st.dictionaries(st.text(max_size=12), hashes, max_size=4),
+    quality_checks=st.lists(quality_checks, max_size=3),
+)
+ref_names = st.sampled_from([ref_name_for(t.value) for t in StandardArtifactType]) | st.text(max_size=20).map(
+    lambda s: f"{s}ArtifactId"
+)
+
+
+@st.composite
+def campaign_contexts(draw: st.DrawFn) -> CampaignContext:
+    """A valid context; some refs point at artifacts in the map, some dangle, as loaded data may."""
+    artifacts = draw(st.dictionaries(uuid_texts, artifact_datas, max_size=5))
+    targets = st.sampled_from(sorted(artifacts)) | uuid_texts if artifacts else uuid_texts
+    return CampaignContext(
+        campaign_id=draw(uuid_texts),
+        run_id=draw(uuid_texts),
+        workflow_name=draw(st.text(min_size=1, max_size=MAX_WORKFLOW_NAME)),
+        trigger=draw(trigger_infos),
+        refs=draw(st.dictionaries(ref_names, targets, max_size=6)),
+        artifacts=artifacts,
+        computed=draw(st.none() | computed_datas),
+    )
+
+
+def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key/index path inside a JSON document, the root excluded."""
+    found: list[tuple[Any, ...]] = []
+    items = (
+        document.items() if isinstance(document, dict) else enumerate(document) if isinstance(document, list) else ()
+    )
+    for key, value in items:
+        found.append((*prefix, key))
+        found.extend(_paths(value, (*prefix, key)))
+    return found
+
+
+@st.composite
+def mutated_documents(draw: st.DrawFn) -> Any:
+    """A valid context's JSON with a few edits: a value replaced, a key dropped, or a key added."""
+    document: Any = draw(campaign_contexts()).model_dump(mode="json", by_alias=True, exclude_none=True)
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        paths = _paths(document)
+        if not paths:
+            return draw(json_values)
+        path = draw(st.sampled_from(paths))
+        parent: Any = document
+        for key in path[:-1]:
+            parent = parent[key]
+        edit = draw(st.sampled_from(["replace", "drop", "add"]))
+        if edit == "replace":
+            parent[path[-1]] = draw(json_values)
+        elif edit == "drop":
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent[draw(st.text(max_size=12))] = draw(json_values)
+        else:
+            parent.append(draw(json_values))
+    return document

@@ -1,0 +1,149 @@
+"""A real Redis database and a real forking Celery worker (a subprocess), shared by the integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from context.runs import Run, RunRepository, RunStep
+from tests.services import REDIS_URL, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+TERMINAL = {"completed", "failed"}
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A dedicated Redis database, emptied before and after the session."""
+    conn = redis.Redis.from_url(REDIS_URL)
+    try:
+        conn.ping()
+    except redis.ConnectionError as e:
+        raise RuntimeError(f"Redis is not reachable at {REDIS_URL}: {e}") from e
+    conn.flushdb()
+    yield REDIS_URL
+    conn.flushdb()
+
+
+@pytest.fixture(scope="session")
+def artifact_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("artifacts")
+
+
+def worker_env(pg_url: str, redis_url: str, artifact_root: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
+    env.update(
+        CAMPAIGN_DATABASE_URL=pg_url,
+        CAMPAIGN_BROKER_URL=redis_url,
+        CAMPAIGN_RESULT_BACKEND=redis_url,
+        CAMPAIGN_ARTIFACT_ROOT=str(artifact_root),
+        CAMPAIGN_GENERATORS=json.dumps({"*": "tests.generators:dispatch"}),
+        CAMPAIGN_STEP_MAX_RETRIES="2",
+        CAMPAIGN_RETRY_BACKOFF_MAX_S="1",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    return env
+
+
+def client_app(redis_url: str) -> Celery:
+    """A bare Celery client, as any non-Python-importing client would be: it only knows task names."""
+    app = Celery("test-client", broker=redis_url, backend=redis_url)
+    app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"])
+    return app
+
+
+class WorkerProcess:
+    """A `celery worker` subprocess, started here and stopped by its PID."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2, name: str | None = None) -> None:
+        self.env, self.log_path, self.concurrency = env, log_path, concurrency
+        self.name = name or f"test-{uuid.uuid4().hex[:6]}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, client: Celery) -> None:
+        cmd = [sys.executable, "-m", "celery", "-A", "tasks.app", "worker", "-c", str(self.concurrency), "-l", "INFO",
+               "-n", f"{self.name}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
+        self.log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self._answers(client), timeout_s=60, what=f"worker {self.name} to answer a ping")
+
+    def _answers(self, client: Celery) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {self.proc.returncode}; log: {self.log_path.read_text()[-3000:]}")
+        replies = client.control.ping(destination=[f"{self.name}@{os.uname().nodename}"], timeout=0.5)
+        return bool(replies)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.kill(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_client(redis_url: str) -> Iterator[Celery]:
+    app = client_app(redis_url)
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="session")
+def worker(
+    pg_url: str, redis_url: str, artifact_root: Path, celery_client: Celery, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
+    log_path = tmp_path_factory.mktemp("logs") / "worker.log"
+    proc = WorkerProcess(worker_env(pg_url, redis_url, artifact_root), log_path)
+    proc.start(celery_client)
+    yield proc
+    proc.stop()
+
+
+RunStarter = Callable[..., uuid.UUID]
+
+
+@pytest.fixture
+def start_run(celery_client: Celery, worker: WorkerProcess) -> RunStarter:
+    """Send `campaign.start_run` with plain JSON, as the TypeScript service would."""
+
+    def start(tenant: uuid.UUID, payload: dict[str, Any] | None = None, **fields: Any) -> uuid.UUID:
+        run_id = fields.pop("runId", None) or uuid.uuid4()
+        body = {"tenantId": str(tenant), "runId": str(run_id), "payload": payload or {}, **fields}
+        celery_client.send_task("campaign.start_run", args=[body])
+        return uuid.UUID(str(run_id))
+
+    return start
+
+
+def wait_for_run(
+    sessions: sessionmaker[Session], run_id: uuid.UUID, tenant: uuid.UUID, timeout_s: float = 120
+) -> tuple[Run, dict[str, RunStep]]:
+    """Poll the run row until it is completed or failed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with sessions() as s:
+            repo = RunRepository(s)
+            run = repo.get(run_id, tenant_id=tenant)
+            if run is not None and run.status in TERMINAL:
+                return run, {step.step_id: step for step in repo.steps(run_id, tenant_id=tenant)}
+        time.sleep(0.1)
+    raise TimeoutError(f"run {run_id} did not finish within {timeout_s}s")
