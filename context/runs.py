@@ -105,9 +105,16 @@ class RunRepository:
         return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
     def record_step(
-        self, run_id: uuid.UUID, step_id: str, outcome: StepOutcome, reason: str | None, *, tenant_id: uuid.UUID
+        self,
+        run_id: uuid.UUID,
+        step_id: str,
+        outcome: StepOutcome,
+        reason: str | None,
+        *,
+        tenant_id: uuid.UUID,
+        new_attempt: bool = False,
     ) -> None:
-        """Upsert the step's row; a redelivered step bumps `attempts` instead of adding a row."""
+        """Upsert the step's row; each new attempt (retry, redelivery) bumps `attempts` instead of adding a row."""
         values = {
             "run_id": run_id,
             "step_id": step_id,
@@ -119,7 +126,7 @@ class RunRepository:
         }
         dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
         insert = dialect.insert(RunStep).values(**values)
-        bump = RunStep.attempts + 1 if outcome is StepOutcome.RUNNING else RunStep.attempts
+        bump = RunStep.attempts + 1 if new_attempt else RunStep.attempts
         stmt = insert.on_conflict_do_update(
             index_elements=[RunStep.run_id, RunStep.step_id],
             set_={

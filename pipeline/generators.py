@@ -118,7 +118,12 @@ def game_config(inputs: StepInputs) -> list[GeneratedOutput]:
     document = {
         "title": plan_doc["title"],
         "buttons": buttons,
-        "audio": {"bgm": audio["bgm"]["hash"], "sfx": audio["sfx"]["sprites"]},
+        "audio": {"bgm": audio["bgm"]["hash"]},
+        "sfx": audio["sfx"]["sprites"],
+        "messages": {
+            "win": inputs.params.get("win_text", "You win!"),
+            "lose": inputs.params.get("lose_text", "Try again!"),
+        },
         "rules": {"tries": int(inputs.params.get("tries", 1))},
     }
     return [_json_output("game_config", document)]

@@ -12,9 +12,13 @@ from tasks.worker import resources
 log = logging.getLogger(__name__)
 
 
-def record_step(run_id: str, tenant_id: str, step_id: str, outcome: StepOutcome, reason: str | None) -> None:
+def record_step(
+    run_id: str, tenant_id: str, step_id: str, outcome: StepOutcome, reason: str | None, *, new_attempt: bool = False
+) -> None:
     with resources().sessions() as session, session.begin():
-        RunRepository(session).record_step(uuid.UUID(run_id), step_id, outcome, reason, tenant_id=uuid.UUID(tenant_id))
+        RunRepository(session).record_step(
+            uuid.UUID(run_id), step_id, outcome, reason, tenant_id=uuid.UUID(tenant_id), new_attempt=new_attempt
+        )
 
 
 def checkpoint(run_id: str, tenant_id: str, ctx_json: dict[str, Any]) -> None:

@@ -43,7 +43,7 @@ def _register(step_id: str) -> Task:
         with tenant_scope(tenant_id):
             try:
                 ctx = decode_context(run_id, ctx_json)
-                record_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, None)
+                record_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, None, new_attempt=True)
                 result = res.executor.run(ctx, res.graph[step_id], forced=forced)
             except TransientStepError as e:
                 if self.request.retries < self.max_retries:
