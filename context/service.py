@@ -109,24 +109,20 @@ class CampaignContextService:
 
     def load_from_run(self, base_run_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> CampaignContext:
         """The context stored on a run of `tenant_id`; another tenant's run is UnauthorizedError."""
-        run_id, tenant = _as_uuid(base_run_id, "base run id"), _as_uuid(tenant_id, "tenant id")
+        run = self.load_run(base_run_id, tenant_id)
+        return decode_context(run.id, run.context)
+
+    def load_run(self, run_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> Run:
+        """The run row itself (status, error, context), detached from its session."""
+        run_uuid, tenant = _as_uuid(run_id, "run id"), _as_uuid(tenant_id, "tenant id")
         check_tenant(tenant)
         with self._session() as session, session.begin():
             repo = RunRepository(session)
-            run = repo.get(run_id, tenant_id=tenant)
+            run = repo.get(run_uuid, tenant_id=tenant)
             if run is None:
-                if repo.owned_by_another_tenant(run_id, tenant_id=tenant):
-                    raise UnauthorizedError(f"run {run_id} belongs to another tenant than {tenant}")
-                raise BaseRunNotFoundError(str(run_id))
-            return decode_context(run.id, run.context)
-
-    def load_run(self, run_id: uuid.UUID, tenant_id: uuid.UUID) -> Run:
-        """The run row itself (status, error, context), detached from its session."""
-        check_tenant(tenant_id)
-        with self._session() as session:
-            run = RunRepository(session).get(run_id, tenant_id=tenant_id)
-            if run is None:
-                raise BaseRunNotFoundError(str(run_id))
+                if repo.owned_by_another_tenant(run_uuid, tenant_id=tenant):
+                    raise UnauthorizedError(f"run {run_uuid} belongs to another tenant than {tenant}")
+                raise BaseRunNotFoundError(str(run_uuid))
             return run
 
     def _session(self) -> Session:

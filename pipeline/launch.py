@@ -78,7 +78,8 @@ def prepare_run(
         if existing is not None:
             ctx = decode_context(existing.id, existing.context)
             return PreparedRun(existing.id, existing.tenant_id, ctx, forced, created=False)
-    validate_request(request, service=service, graph=graph)
+    if request.base_run_id is None:
+        validate_request(request, service=service, graph=graph)
     trigger = TriggerInfo(type=request.trigger_type, timestamp=utc_now_iso(), initiated_by=request.initiated_by)
     if request.base_run_id is not None:
         base_run, base_ctx = load_base(service, request)

@@ -50,7 +50,7 @@ class LocalArtifactStore:
             raise ValueError(f"artifact suffix {suffix!r} must look like '.png' (1-8 lowercase letters/digits)")
         digest = sha256_hex(data)
         path = self.root / digest[:2] / f"{digest}{suffix}"
-        if not path.exists():
+        if not self._holds(path, digest):
             path.parent.mkdir(parents=True, exist_ok=True)
             # Write then rename: two workers storing the same bytes never expose a half-written file.
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -61,6 +61,14 @@ class LocalArtifactStore:
         if len(uri) > MAX_URI:
             raise ValueError(f"artifact root {self.root} makes URIs longer than {MAX_URI} characters")
         return StoredObject(uri=uri, hash=digest, size=len(data))
+
+    @staticmethod
+    def _holds(path: Path, digest: str) -> bool:
+        """True when `path` already has these bytes; a corrupted copy is rewritten, not trusted."""
+        try:
+            return sha256_hex(path.read_bytes()) == digest
+        except FileNotFoundError:
+            return False
 
     def path_of(self, uri: str) -> Path:
         """The file behind `uri`, refusing anything that resolves outside the root (`..`, symlinks, other hosts)."""
