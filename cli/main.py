@@ -36,7 +36,7 @@ TenantOpt = Annotated[
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}", highlight=False)
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -53,13 +53,17 @@ def errors_as_exit() -> Iterator[None]:
     except ContextError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from e
     except DbError as e:
-        raise fail(
-            f"database unreachable ({Settings().database_url.split('@')[-1]}): {e.orig}", EXIT_UNAVAILABLE
-        ) from e
+        where = Settings().database_url.split("@")[-1]  # never print credentials
+        raise fail(f"database unreachable ({where}): {_one_line(e.orig)}", EXIT_UNAVAILABLE) from e
     except (BrokerError, ConnectionError) as e:
-        raise fail(f"broker unreachable ({(Settings().broker_url or '').split('@')[-1]}): {e}", EXIT_UNAVAILABLE) from e
+        where = (Settings().broker_url or "").split("@")[-1]
+        raise fail(f"broker unreachable ({where}): {_one_line(e)}", EXIT_UNAVAILABLE) from e
     except TimeoutError as e:
         raise fail(str(e), EXIT_UNAVAILABLE) from e
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())  # driver messages span lines
 
 
 def read_json_file(path: Path, what: str) -> dict[str, Any]:
@@ -82,13 +86,11 @@ def _tenant(tenant: uuid.UUID | None) -> uuid.UUID:
 
 def execute(request: Any, *, wait: bool, timeout_s: float) -> None:
     """Send the run (embedded: run it here) and, when waiting, draw its steps live until it ends."""
-    from cli.render import steps_table
     from tasks import client
     from tasks.app import settings
-    from tasks.worker import resources
 
-    graph = resources().graph
     if settings.embedded:
+        client.validate(request)  # refuse bad input before starting a worker
         with client.embedded_worker():
             run_id = client.submit(request)
             err.print(f"run {run_id} started (embedded: SQLite + in-process worker)")
@@ -100,14 +102,25 @@ def execute(request: Any, *, wait: bool, timeout_s: float) -> None:
             out.print(str(run_id))
             return
         snap = _follow(run_id, request.tenant_id, timeout_s)
-    out.print(steps_table(snap.run, snap.steps, graph))
-    out.print(f"run id: {run_id}")
+    _finish(snap)
+
+
+def _finish(snap: Any) -> None:
+    """Print the run's steps and where its artifacts are; a failed run exits non-zero."""
+    from cli.render import steps_table
+    from tasks.app import settings
+    from tasks.worker import resources
+
+    out.print(steps_table(snap.run, snap.steps, resources().graph))
+    out.print(f"run id: {snap.run.id}")
     out.print(f"artifacts: {settings.artifact_root.resolve()}")
     bundle = _artifact_uri(snap.run.context, "gameBundleArtifactId")
     if bundle:
-        out.print(f"game bundle: {bundle}")
+        out.print(f"game bundle: {bundle}", soft_wrap=True)
     if snap.run.status != "completed":
-        raise fail(f"run {run_id} {snap.run.status} at step {snap.run.failed_step}: {snap.run.error}", EXIT_RUN_FAILED)
+        raise fail(
+            f"run {snap.run.id} {snap.run.status} at step {snap.run.failed_step}: {snap.run.error}", EXIT_RUN_FAILED
+        )
 
 
 def _follow(run_id: uuid.UUID, tenant_id: uuid.UUID, timeout_s: float) -> Any:
@@ -215,6 +228,48 @@ def show(
         out.print(steps_table(snap.run, snap.steps, resources().graph))
         if snap.run.error:
             out.print(f"[red]failed at {snap.run.failed_step}:[/] {snap.run.error}", highlight=False)
+
+
+@cli.command()
+def resume(
+    run_id: uuid.UUID,
+    tenant: TenantOpt = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Show live progress until the run ends.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait.")] = 900,
+) -> None:
+    """Continue a stopped run from its last checkpoint, re-running only what is missing."""
+    from tasks import client
+    from tasks.app import settings
+
+    tenant_id = _tenant(tenant)
+    with errors_as_exit():
+        if settings.embedded:
+            client.check_resumable(run_id, tenant_id)
+            with client.embedded_worker():
+                client.resume(run_id, tenant_id)
+                _finish(_follow(run_id, tenant_id, timeout))
+            return
+        client.resume(run_id, tenant_id)
+        err.print(f"run {run_id} resumed")
+        if wait:
+            _finish(_follow(run_id, tenant_id, timeout))
+
+
+@cli.command()
+def stale(
+    older_than: Annotated[float, typer.Option(help="Minutes without progress.")] = 30,
+    tenant: TenantOpt = None,
+) -> None:
+    """List runs stuck in `running` for longer than --older-than minutes (candidates for `campaign resume`)."""
+    from datetime import timedelta
+
+    from tasks import client
+
+    with errors_as_exit():
+        runs = client.stale_runs(_tenant(tenant), timedelta(minutes=older_than))
+    for run in runs:
+        out.print(f"{run.id}\t{run.status}\tlast progress {run.updated_at.isoformat()}", highlight=False)
+    err.print(f"{len(runs)} stale run(s)")
 
 
 @cli.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -98,11 +98,15 @@ class RunRepository:
         stmt = select(Run).where(Run.tenant_id == tenant_id).order_by(Run.created_at.desc()).limit(limit)
         return list(self.session.scalars(stmt))
 
-    def update_run(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID, **values: Any) -> bool:
-        """Set columns on one run; False when the tenant has no such run."""
+    def update_run(
+        self, run_id: uuid.UUID, *, tenant_id: uuid.UUID, only_if_status: tuple[RunStatus, ...] = (), **values: Any
+    ) -> bool:
+        """Set columns on one run; False when the tenant has no such run (or it is not in `only_if_status`)."""
         values.setdefault("updated_at", utc_now())
-        stmt = update(Run).where(Run.id == run_id, Run.tenant_id == tenant_id).values(**values)
-        return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+        stmt = update(Run).where(Run.id == run_id, Run.tenant_id == tenant_id)
+        if only_if_status:
+            stmt = stmt.where(Run.status.in_([s.value for s in only_if_status]))
+        return bool(self.session.execute(stmt.values(**values)).rowcount)  # type: ignore[attr-defined]
 
     def record_step(
         self,
@@ -113,7 +117,7 @@ class RunRepository:
         *,
         tenant_id: uuid.UUID,
         new_attempt: bool = False,
-    ) -> None:
+    ) -> int:
         """Upsert the step's row; each new attempt (retry, redelivery) bumps `attempts` instead of adding a row."""
         values = {
             "run_id": run_id,
@@ -136,8 +140,8 @@ class RunRepository:
                 "updated_at": insert.excluded.updated_at,
             },
             where=RunStep.tenant_id == tenant_id,
-        )
-        self.session.execute(stmt)
+        ).returning(RunStep.attempts)
+        return int(self.session.execute(stmt).scalar_one())
 
     def steps(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> list[RunStep]:
         stmt = select(RunStep).where(RunStep.run_id == run_id, RunStep.tenant_id == tenant_id)

@@ -144,8 +144,6 @@ def _as_uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise (
-            BaseRunNotFoundError(str(value))
-            if what == "base run id"
-            else UnauthorizedError(f"{what} {value!r} is not a UUID")
-        ) from None
+        if what == "run id":  # no run can have that id
+            raise BaseRunNotFoundError(str(value)) from None
+        raise UnauthorizedError(f"{what} {value!r} is not a UUID") from None

@@ -25,10 +25,13 @@ class Settings(BaseSettings):
     tenant: uuid.UUID = LOCAL_TENANT
     max_artifacts: int = Field(default=50, ge=1)
     # Above the longest step: a Redis message not acked within this is delivered again.
-    visibility_timeout_s: int = Field(default=3600, ge=60)
+    visibility_timeout_s: int = Field(default=3600, ge=1)
     result_expires_s: int = Field(default=86400, ge=60)
     step_max_retries: int = Field(default=3, ge=0)
     retry_backoff_max_s: int = Field(default=60, ge=1)
+    # A step started this many times beyond its retries is killing its worker: fail the run, stop the loop.
+    max_redeliveries: int = Field(default=3, ge=0)
+    db_outage_retries: int = Field(default=40, ge=0)
     generators: dict[str, str] = Field(default_factory=dict)  # step id -> "module:callable"
 
     @field_validator("database_url")

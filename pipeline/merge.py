@@ -15,6 +15,12 @@ def merge_branches(branches: Sequence[CampaignContext], specs: Sequence[StepSpec
     if len(branches) != len(specs) or not branches:
         raise ValueError(f"{len(branches)} branch contexts for {len(specs)} steps")
     producers = {spec.output_ref: i for i, spec in enumerate(specs)}
+    for i, (branch, spec) in enumerate(zip(branches, specs, strict=True)):
+        # A step's extra outputs (`bgm1ArtifactId`) belong to it too: its artifact carries its step id.
+        for ref, own_id in branch.refs.items():
+            art = branch.artifacts.get(own_id)
+            if art is not None and art.step_id == spec.id:
+                producers.setdefault(ref, i)
     merged = branches[0].model_copy(deep=True)
     all_refs = {name for b in branches for name in b.refs}
     for ref in sorted(all_refs):

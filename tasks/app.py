@@ -9,7 +9,7 @@ from context.settings import Settings
 settings = Settings()
 
 # No broker configured: the embedded mode runs the same tasks and canvas on an in-process worker.
-EMBEDDED_BROKER = "memory://"
+EMBEDDED_BROKER = "memory://localhost/"
 EMBEDDED_BACKEND = "cache+memory://"
 
 app = Celery(

@@ -7,15 +7,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from celery.contrib.testing.worker import start_worker
 
-from context.runs import Run, RunRepository, RunStatus, RunStep
+from context.runs import Run, RunRepository, RunStatus, RunStep, utc_now
+from context.service import decode_context
 from context.tenancy import tenant_scope
+from pipeline.errors import UpdateRequestError
 from pipeline.launch import RunRequest, validate_request
 from tasks.app import app, settings
 from tasks.worker import resources
 
+# An unreachable broker is reported after about a second, not retried for minutes.
+SEND_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 TERMINAL = {RunStatus.COMPLETED.value, RunStatus.FAILED.value}
 
 
@@ -29,13 +34,41 @@ class RunSnapshot:
         return self.run.status in TERMINAL
 
 
-def submit(request: RunRequest) -> uuid.UUID:
-    """Validate (tenant, base run, step names) then enqueue `campaign.start_run`; nothing is sent on error."""
+def validate(request: RunRequest) -> None:
+    """Every check that can refuse the request (tenant, base run, step names), before anything is enqueued."""
     res = resources()
     with tenant_scope(request.tenant_id):
         validate_request(request, service=res.service, graph=res.graph)
-    app.send_task("campaign.start_run", args=[request.to_json()])
+
+
+def submit(request: RunRequest) -> uuid.UUID:
+    """Validate, then enqueue `campaign.start_run`; nothing is sent on error."""
+    validate(request)
+    app.send_task("campaign.start_run", args=[request.to_json()], retry_policy=SEND_RETRY, ignore_result=True)
     return request.run_id
+
+
+def resume(run_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
+    """Check the run can be resumed, then enqueue `campaign.resume_run`."""
+    check_resumable(run_id, tenant_id)
+    app.send_task(
+        "campaign.resume_run", args=[str(run_id), str(tenant_id)], retry_policy=SEND_RETRY, ignore_result=True
+    )
+
+
+def check_resumable(run_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
+    """The run exists for the tenant, is not completed, and its checkpoint validates."""
+    with tenant_scope(tenant_id):
+        run = resources().service.load_run(run_id, tenant_id)
+        if run.status == RunStatus.COMPLETED.value:
+            raise UpdateRequestError(f"run {run_id} is completed; there is nothing to resume")
+        decode_context(run.id, run.context)
+
+
+def stale_runs(tenant_id: uuid.UUID, older_than: timedelta) -> list[Run]:
+    """Runs of the tenant still `running` with no checkpoint or update for longer than `older_than`."""
+    with resources().sessions() as session:
+        return RunRepository(session).stale_runs(tenant_id=tenant_id, older_than=utc_now() - older_than)
 
 
 def snapshot(run_id: uuid.UUID, tenant_id: uuid.UUID) -> RunSnapshot | None:

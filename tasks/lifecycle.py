@@ -13,6 +13,7 @@ from context.errors import ContextError
 from context.runs import RunRepository, RunStatus, utc_now
 from context.service import decode_context
 from context.tenancy import tenant_scope
+from pipeline.errors import UpdateRequestError
 from pipeline.launch import RunRequest, prepare_run
 from pipeline.merge import merge_branches
 from tasks.app import app
@@ -51,6 +52,19 @@ def launch(run_id: str, tenant_id: str, ctx_json: dict[str, Any], forced: frozen
     build_canvas(run_id=run_id, tenant_id=tenant_id, levels=res.graph.levels, forced=forced).apply_async(
         args=(ctx_json,)
     )
+
+
+@app.task(name="campaign.resume_run")
+def resume_run(run_id: str, tenant_id: str) -> str:
+    """Continue a stopped run from its checkpoint: steps whose results are there are reused, the rest run."""
+    res = resources()
+    with tenant_scope(tenant_id):
+        run = res.service.load_run(run_id, tenant_id)
+        if run.status == RunStatus.COMPLETED.value:
+            raise UpdateRequestError(f"run {run_id} is completed; there is nothing to resume")
+        ctx = decode_context(run.id, run.context)
+    launch(run_id, tenant_id, ctx.to_json_dict(), frozenset())
+    return run_id
 
 
 @app.task(name="campaign.merge")

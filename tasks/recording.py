@@ -10,22 +10,31 @@ from context.runs import RunRepository, RunStatus, StepOutcome, utc_now
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
+LIVE = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 def record_step(
     run_id: str, tenant_id: str, step_id: str, outcome: StepOutcome, reason: str | None, *, new_attempt: bool = False
-) -> None:
+) -> int:
+    """Upsert the step's row; returns how many attempts the step has had in this run."""
     with resources().sessions() as session, session.begin():
-        RunRepository(session).record_step(
+        return RunRepository(session).record_step(
             uuid.UUID(run_id), step_id, outcome, reason, tenant_id=uuid.UUID(tenant_id), new_attempt=new_attempt
         )
 
 
 def checkpoint(run_id: str, tenant_id: str, ctx_json: dict[str, Any]) -> None:
-    """Store the context after a level (status running), so `campaign resume` can continue from here."""
+    """Store the context after a level, so `campaign resume` can continue from here.
+
+    Only a live run is checkpointed: a message redelivered after the run ended must not rewind it.
+    """
     with resources().sessions() as session, session.begin():
         RunRepository(session).update_run(
-            uuid.UUID(run_id), tenant_id=uuid.UUID(tenant_id), context=ctx_json, status=RunStatus.RUNNING.value
+            uuid.UUID(run_id),
+            tenant_id=uuid.UUID(tenant_id),
+            only_if_status=LIVE,
+            context=ctx_json,
+            status=RunStatus.RUNNING.value,
         )
 
 
@@ -42,5 +51,5 @@ def fail_run(run_id: str, tenant_id: str, step_id: str, error: str, ctx_json: di
         values["context"] = ctx_json
     with resources().sessions() as session, session.begin():
         repo = RunRepository(session)
-        repo.update_run(uuid.UUID(run_id), tenant_id=uuid.UUID(tenant_id), **values)
+        repo.update_run(uuid.UUID(run_id), tenant_id=uuid.UUID(tenant_id), only_if_status=LIVE, **values)
         repo.record_step(uuid.UUID(run_id), step_id, StepOutcome.FAILED, error[:4000], tenant_id=uuid.UUID(tenant_id))

@@ -7,12 +7,13 @@ import random
 from typing import Any
 
 from celery import Task
+from sqlalchemy.exc import OperationalError
 
 from context.errors import ContextError
 from context.runs import StepOutcome
 from context.service import decode_context
 from context.tenancy import tenant_scope
-from pipeline.errors import TransientStepError
+from pipeline.errors import StepFailedError, TransientStepError
 from pipeline.steps import DEFAULT_GRAPH
 from tasks.app import app, settings
 from tasks.recording import checkpoint, fail_run, record_step
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def backoff_s(retries: int) -> float:
     """Exponential backoff with full jitter, capped: retrying workers do not hit a service in lockstep."""
-    ceiling = min(settings.retry_backoff_max_s, 2**retries)
+    ceiling = min(settings.retry_backoff_max_s, 2 ** min(retries, 16))
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -43,8 +44,21 @@ def _register(step_id: str) -> Task:
         with tenant_scope(tenant_id):
             try:
                 ctx = decode_context(run_id, ctx_json)
-                record_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, None, new_attempt=True)
+                attempts = record_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, None, new_attempt=True)
+                if attempts > 1 + settings.step_max_retries + settings.max_redeliveries:
+                    raise StepFailedError(
+                        step_id, f"started {attempts} times without finishing (is it killing its worker?)"
+                    )
                 result = res.executor.run(ctx, res.graph[step_id], forced=forced)
+                out = result.context.to_json_dict()
+                record_step(run_id, tenant_id, step_id, StepOutcome(result.outcome), result.reason)
+                if checkpoint_after:
+                    checkpoint(run_id, tenant_id, out)
+            except OperationalError as e:  # the database is unreachable: the step is idempotent, so wait and redo it
+                log.warning("database unreachable; step will be retried", extra={**extra, "error": str(e)})
+                raise self.retry(
+                    exc=e, countdown=backoff_s(self.request.retries), max_retries=settings.db_outage_retries
+                ) from e
             except TransientStepError as e:
                 if self.request.retries < self.max_retries:
                     log.warning("step will be retried", extra={**extra, "error": str(e)})
@@ -58,10 +72,6 @@ def _register(step_id: str) -> Task:
             except Exception as e:  # the boundary that records any failure on the run row, then re-raises
                 fail_run(run_id, tenant_id, step_id, f"{type(e).__name__}: {e}", ctx_json)
                 raise
-            out = result.context.to_json_dict()
-            record_step(run_id, tenant_id, step_id, StepOutcome(result.outcome), result.reason)
-            if checkpoint_after:
-                checkpoint(run_id, tenant_id, out)
             log.info("step %s", result.outcome, extra={**extra, "reason": result.reason})
             return out
 

@@ -15,6 +15,8 @@ from context.registry import ReferenceTypeRegistry
 from context.settings import REPO_CONFIG
 from tests.services import create_database, drop_database, sqlalchemy_url
 
+pytest_plugins = ["tests.worker_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:

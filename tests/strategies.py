@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from context.models import (
     MAX_WORKFLOW_NAME,
@@ -20,6 +21,8 @@ from context.models import (
 )
 from context.registry import ref_name_for
 
+M = TypeVar("M", bound=BaseModel)
+
 # No NaN or infinity: JSON has no spelling for them, so they cannot survive a round trip.
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 json_values = st.recursive(
@@ -28,6 +31,12 @@ json_values = st.recursive(
     max_leaves=12,
 )
 json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+
+
+def _model(cls: type[M], **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[M]:
+    # Not st.builds: it reads the camelCase parameters of pydantic's __init__ and invents values for them.
+    return st.fixed_dictionaries(fields).map(lambda values: cls(**values))
+
 
 uuid_texts = st.uuids().map(str)
 hashes = st.text(alphabet="0123456789abcdefABCDEF", min_size=64, max_size=64)
@@ -43,14 +52,14 @@ def timestamps(draw: st.DrawFn) -> str:
     return text.replace("+00:00", "Z") if draw(st.booleans()) else text
 
 
-trigger_infos = st.builds(
+trigger_infos = _model(
     TriggerInfo,
     type=st.sampled_from(TriggerType),
     payload=st.none() | json_objects,
     timestamp=timestamps(),
     initiated_by=st.none() | st.text(max_size=20),
 )
-artifact_datas = st.builds(
+artifact_datas = _model(
     ArtifactData,
     type=st.sampled_from([t.value for t in StandardArtifactType]) | st.text(min_size=1, max_size=20),
     uri=st.text(min_size=1, max_size=60),
@@ -59,7 +68,7 @@ artifact_datas = st.builds(
     created_at=timestamps(),
     step_id=st.text(min_size=1, max_size=20),
 )
-quality_checks = st.builds(
+quality_checks = _model(
     QualityCheckResult,
     artifact_id=uuid_texts,
     check_type=st.text(min_size=1, max_size=20),
@@ -68,7 +77,7 @@ quality_checks = st.builds(
     timestamp=timestamps(),
     details=st.none() | json_objects,
 )
-computed_datas = st.builds(
+computed_datas = _model(
     ComputedData,
     input_hashes_by_step=st.dictionaries(st.text(max_size=12), hashes, max_size=4),
     quality_checks=st.lists(quality_checks, max_size=3),
@@ -94,33 +103,58 @@ def campaign_contexts(draw: st.DrawFn) -> CampaignContext:
     )
 
 
+FREE_FORM = frozenset({"payload", "metadata", "details"})
+
+
 def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every key/index path inside a JSON document, the root excluded."""
+    """Every key/index path inside a JSON document but not inside its free-form objects, where any edit is valid."""
     found: list[tuple[Any, ...]] = []
     items = (
         document.items() if isinstance(document, dict) else enumerate(document) if isinstance(document, list) else ()
     )
     for key, value in items:
         found.append((*prefix, key))
-        found.extend(_paths(value, (*prefix, key)))
+        if key not in FREE_FORM:
+            found.extend(_paths(value, (*prefix, key)))
     return found
+
+
+def _value_at(document: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        document = document[key]
+    return document
+
+
+@st.composite
+def _perturbed(draw: st.DrawFn, value: Any) -> Any:
+    """A near miss of `value`: a string cut short, grown by a character, or with one character changed."""
+    if not isinstance(value, str):
+        return draw(json_values)
+    at = draw(st.integers(min_value=0, max_value=len(value)))
+    edits = [value[:at], value[:at] + draw(st.characters()) + value[at:], value.upper(), value + "\n", ""]
+    if value:
+        at = min(at, len(value) - 1)
+        edits.append(value[:at] + draw(st.characters()) + value[at + 1 :])
+    return draw(st.sampled_from(edits))
 
 
 @st.composite
 def mutated_documents(draw: st.DrawFn) -> Any:
-    """A valid context's JSON with a few edits: a value replaced, a key dropped, or a key added."""
+    """A valid context's JSON with a few edits: a value replaced or perturbed, a key dropped, or a key added."""
     document: Any = draw(campaign_contexts()).model_dump(mode="json", by_alias=True, exclude_none=True)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         paths = _paths(document)
         if not paths:
             return draw(json_values)
-        path = draw(st.sampled_from(paths))
-        parent: Any = document
-        for key in path[:-1]:
-            parent = parent[key]
-        edit = draw(st.sampled_from(["replace", "drop", "add"]))
+        # Half the edits land on a string: that is where the validators (UUID, timestamp, hash, length) sit.
+        strings = [path for path in paths if isinstance(_value_at(document, path), str)]
+        path = draw(st.sampled_from(strings if strings and draw(st.booleans()) else paths))
+        parent = _value_at(document, path[:-1])
+        edit = draw(st.sampled_from(["replace", "perturb", "perturb", "drop", "add"]))
         if edit == "replace":
             parent[path[-1]] = draw(json_values)
+        elif edit == "perturb":
+            parent[path[-1]] = draw(_perturbed(parent[path[-1]]))
         elif edit == "drop":
             del parent[path[-1]]
         elif isinstance(parent, dict):

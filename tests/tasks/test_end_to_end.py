@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from context import CampaignContext, ContextResolver, QualityStatus
 from pipeline.steps import DEFAULT_GRAPH
 from pipeline.store import LocalArtifactStore
-from tests.tasks.conftest import RunStarter, WorkerProcess, wait_for_run
+from tests.worker_fixtures import RunStarter, WorkerProcess, wait_for_run
 
 ALL_STEPS = {step_id for step_id, _ in DEFAULT_GRAPH}
 

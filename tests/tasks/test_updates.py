@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from context import CampaignContext
 from pipeline.store import LocalArtifactStore
-from tests.tasks.conftest import RunStarter, wait_for_run
+from tests.worker_fixtures import RunStarter, wait_for_run
 
 BRIEF = {"brief": "Pop the balloons", "steps": {"bgm": {"mood": "happy", "tempo_bpm": 110}}}
 ALL = {

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from context.runs import Run, RunRepository, RunStep
 from tests.services import REDIS_URL, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = {"completed", "failed"}
 
 
