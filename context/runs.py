@@ -81,20 +81,31 @@ class RunRepository:
 
     session: Session
 
+    def _scope(self, tenant_id: uuid.UUID) -> None:
+        """Name the tenant for PostgreSQL's row-level security policy, for this transaction only."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+
     def add(self, run: Run) -> None:
+        self._scope(run.tenant_id)
         self.session.add(run)
         self.session.flush()
 
     def get(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> Run | None:
+        self._scope(tenant_id)
         stmt = select(Run).where(Run.id == run_id, Run.tenant_id == tenant_id)
         return self.session.scalars(stmt).one_or_none()
 
     def owned_by_another_tenant(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> bool:
         """Tells "not yours" from "not there", as the contract's UnauthorizedError asks."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Row-level security hides other tenants' rows; this function answers yes/no and nothing more.
+            return bool(self.session.scalar(select(func.app.run_of_other_tenant(run_id, tenant_id))))
         stmt = select(Run.id).where(Run.id == run_id, Run.tenant_id != tenant_id)
         return self.session.scalars(stmt).first() is not None
 
     def list_runs(self, *, tenant_id: uuid.UUID, limit: int = 20) -> list[Run]:
+        self._scope(tenant_id)
         stmt = select(Run).where(Run.tenant_id == tenant_id).order_by(Run.created_at.desc()).limit(limit)
         return list(self.session.scalars(stmt))
 
@@ -102,6 +113,7 @@ class RunRepository:
         self, run_id: uuid.UUID, *, tenant_id: uuid.UUID, only_if_status: tuple[RunStatus, ...] = (), **values: Any
     ) -> bool:
         """Set columns on one run; False when the tenant has no such run (or it is not in `only_if_status`)."""
+        self._scope(tenant_id)
         values.setdefault("updated_at", utc_now())
         stmt = update(Run).where(Run.id == run_id, Run.tenant_id == tenant_id)
         if only_if_status:
@@ -119,6 +131,7 @@ class RunRepository:
         new_attempt: bool = False,
     ) -> int:
         """Upsert the step's row; each new attempt (retry, redelivery) bumps `attempts` instead of adding a row."""
+        self._scope(tenant_id)
         values = {
             "run_id": run_id,
             "step_id": step_id,
@@ -144,14 +157,17 @@ class RunRepository:
         return int(self.session.execute(stmt).scalar_one())
 
     def steps(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> list[RunStep]:
+        self._scope(tenant_id)
         stmt = select(RunStep).where(RunStep.run_id == run_id, RunStep.tenant_id == tenant_id)
         return list(self.session.scalars(stmt.order_by(RunStep.updated_at)))
 
     def stale_runs(self, *, tenant_id: uuid.UUID, older_than: datetime) -> list[Run]:
+        self._scope(tenant_id)
         stmt = select(Run).where(
             Run.tenant_id == tenant_id, Run.status == RunStatus.RUNNING.value, Run.updated_at < older_than
         )
         return list(self.session.scalars(stmt))
 
     def count(self, *, tenant_id: uuid.UUID) -> int:
+        self._scope(tenant_id)
         return int(self.session.scalar(select(func.count()).select_from(Run).where(Run.tenant_id == tenant_id)) or 0)

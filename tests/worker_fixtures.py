@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from context.runs import Run, RunRepository, RunStep
-from tests.services import REDIS_URL, wait_for
+from tests.services import PG_ADMIN_DSN, REDIS_URL, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = {"completed", "failed"}
@@ -107,12 +108,30 @@ def celery_client(redis_url: str) -> Iterator[Celery]:
     app.close()
 
 
+APP_LOGIN_ROLE = "campaign_worker_test"
+
+
+@pytest.fixture(scope="session")
+def app_pg_url(pg_url: str) -> str:
+    """The test database as a login role in `campaign_app`: not a superuser, so row-level security applies."""
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_LOGIN_ROLE,)).fetchone()
+        if not exists:
+            conn.execute(f"CREATE ROLE {APP_LOGIN_ROLE} LOGIN IN ROLE campaign_app")
+    return pg_url.replace("://postgres@", f"://{APP_LOGIN_ROLE}@", 1)
+
+
 @pytest.fixture(scope="session")
 def worker(
-    pg_url: str, redis_url: str, artifact_root: Path, celery_client: Celery, tmp_path_factory: pytest.TempPathFactory
+    app_pg_url: str,
+    redis_url: str,
+    artifact_root: Path,
+    celery_client: Celery,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WorkerProcess]:
+    """The shared worker; it reaches PostgreSQL as an RLS-bound role, so every query must name its tenant."""
     log_path = tmp_path_factory.mktemp("logs") / "worker.log"
-    proc = WorkerProcess(worker_env(pg_url, redis_url, artifact_root), log_path)
+    proc = WorkerProcess(worker_env(app_pg_url, redis_url, artifact_root), log_path)
     proc.start(celery_client)
     yield proc
     proc.stop()
