@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     max_artifacts: int = Field(default=50, ge=1)
     # Above the longest step: a Redis message not acked within this is delivered again.
     visibility_timeout_s: int = Field(default=3600, ge=1)
+    # How often a worker sweeps for messages whose worker died (older than the visibility timeout).
+    unacked_restore_interval_s: int = Field(default=10, ge=1)
     result_expires_s: int = Field(default=86400, ge=60)
     step_max_retries: int = Field(default=3, ge=0)
     retry_backoff_max_s: int = Field(default=60, ge=1)

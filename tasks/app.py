@@ -19,8 +19,14 @@ app = Celery(
     include=["tasks.worker", "tasks.steps", "tasks.lifecycle"],
 )
 _transport: dict[str, float] = {"visibility_timeout": settings.visibility_timeout_s}
+_broker_transport = {
+    **_transport,
+    # kombu sweeps every interval x throttle (default 10 x 10 s); one knob is easier to reason about.
+    "unacked_restore_interval": settings.unacked_restore_interval_s,
+    "unacked_restore_throttle": 1,
+}
 if settings.embedded:
-    _transport["polling_interval"] = 0.02  # the in-memory queue is polled; its 1 s default idles between steps
+    _broker_transport = {"polling_interval": 0.02}  # the in-memory queue is polled; its 1 s default idles steps
 app.conf.update(
     task_serializer="json",
     result_serializer="json",
@@ -32,7 +38,7 @@ app.conf.update(
     task_track_started=True,
     worker_prefetch_multiplier=1,  # steps run for minutes; a worker must not hoard them
     # Above the longest step, the same for broker and results (celery#5935): redelivery only after a real loss.
-    broker_transport_options=_transport,
+    broker_transport_options=_broker_transport,
     result_backend_transport_options=_transport,
     result_expires=settings.result_expires_s,  # never 0: it breaks chords on Redis (celery#5237)
     result_extended=True,

@@ -79,7 +79,10 @@ class WorkerProcess:
         cmd = [sys.executable, "-m", "celery", "-A", "tasks.app", "worker", "-c", str(self.concurrency), "-l", "INFO",
                "-n", f"{self.name}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
         self.log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        # Its own session: the worker and its pool children form one process group we can kill together.
+        self.proc = subprocess.Popen(
+            cmd, env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_for(lambda: self._answers(client), timeout_s=60, what=f"worker {self.name} to answer a ping")
 
     def _answers(self, client: Celery) -> bool:
@@ -88,6 +91,16 @@ class WorkerProcess:
             raise RuntimeError(f"worker exited with {self.proc.returncode}; log: {self.log_path.read_text()[-3000:]}")
         replies = client.control.ping(destination=[f"{self.name}@{os.uname().nodename}"], timeout=0.5)
         return bool(replies)
+
+    def kill_hard(self) -> None:
+        """SIGKILL the worker and its pool children (the process group it leads), as a crashed host would."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60) -> None:
         if self.proc is None or self.proc.poll() is not None:

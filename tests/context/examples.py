@@ -69,7 +69,7 @@ def full_document() -> dict[str, Any]:
     return document
 
 
-def with_change(document: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+def with_change(document: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     """A deep copy of `document` with the value at `path` replaced (or the key added)."""
     changed = copy.deepcopy(document)
     parent = changed
@@ -79,7 +79,7 @@ def with_change(document: dict[str, Any], path: tuple[str, ...], value: Any) -> 
     return changed
 
 
-def without(document: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+def without(document: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
     """A deep copy of `document` with the key at `path` removed."""
     changed = copy.deepcopy(document)
     parent = changed

@@ -40,7 +40,7 @@ TIMESTAMP_FIELDS = [
 
 
 def _first_artifact_id(document: dict[str, Any]) -> str:
-    return next(iter(document["artifacts"]))
+    return str(next(iter(document["artifacts"])))
 
 
 def _resolve(document: dict[str, Any], path: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -189,12 +189,17 @@ def test_a_missing_required_field_is_rejected_by_name(path: tuple[Any, ...]) -> 
     assert_rejected_naming(without(document, _resolve(document, path)), str(path[-1]))
 
 
-@pytest.mark.parametrize(
-    "path",
-    [("computed",), ("trigger", "payload"), ("trigger", "initiatedBy"), ("artifacts", "ARTIFACT", "metadata")]
-    + [("computed", "qualityChecks", 0, "message"), ("computed", "qualityChecks", 0, "details")],
-    ids=lambda p: ".".join(map(str, p)),
-)
+OPTIONAL_PATHS = [
+    ("computed",),
+    ("trigger", "payload"),
+    ("trigger", "initiatedBy"),
+    ("artifacts", "ARTIFACT", "metadata"),
+    ("computed", "qualityChecks", 0, "message"),
+    ("computed", "qualityChecks", 0, "details"),
+]
+
+
+@pytest.mark.parametrize("path", OPTIONAL_PATHS, ids=lambda p: ".".join(map(str, p)))
 def test_a_missing_optional_field_is_accepted(path: tuple[Any, ...]) -> None:
     document = full_document()
     CampaignContext.model_validate(without(document, _resolve(document, path)))

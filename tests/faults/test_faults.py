@@ -1,0 +1,217 @@
+"""Faults that happen in real life, against real processes: a killed worker, a database outage, a Redis restart,
+a redelivered message, a pickled message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import kombu.exceptions
+import redis
+from celery import Celery
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from context import CampaignContext, ContextResolver
+from pipeline.store import LocalArtifactStore
+from tests.faults.conftest import RedisServer
+from tests.proxy import TcpProxy
+from tests.services import wait_for
+from tests.worker_fixtures import ROOT, WorkerProcess, client_app, wait_for_run, worker_env
+
+
+def _step_outcome(sessions: sessionmaker[Session], run_id: uuid.UUID, step_id: str) -> str | None:
+    with sessions() as s:
+        query = text("SELECT outcome FROM app.run_steps WHERE run_id = :r AND step_id = :s")
+        return s.execute(query, {"r": run_id, "s": step_id}).scalar()
+
+
+def _start(client: Celery, tenant: uuid.UUID, payload: dict[str, object]) -> uuid.UUID:
+    run_id = uuid.uuid4()
+    client.send_task("campaign.start_run", args=[{"tenantId": str(tenant), "runId": str(run_id), "payload": payload}])
+    return run_id
+
+
+def _assert_complete_and_clean(run_context: object, artifact_root: Path) -> CampaignContext:
+    ctx = CampaignContext.model_validate(run_context)
+    resolver = ContextResolver()
+    assert len(ctx.refs) == 12 and set(ctx.artifacts) == set(ctx.refs.values())  # one artifact per ref
+    store = LocalArtifactStore(artifact_root)
+    for ref in ctx.refs:
+        art = resolver.get_ref(ctx, ref)
+        assert art is not None and store.verify(art.uri, art.hash)
+    return ctx
+
+
+def test_a_worker_killed_mid_step_leaves_a_run_that_completes_once_a_worker_is_back(
+    app_pg_url: str, fault_redis_url: str, pg_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = worker_env(app_pg_url, fault_redis_url, tmp_path / "artifacts", CAMPAIGN_VISIBILITY_TIMEOUT_S="5",
+                     CAMPAIGN_UNACKED_RESTORE_INTERVAL_S="1")  # fmt: skip
+    client = client_app(fault_redis_url)
+    first = WorkerProcess(env, tmp_path / "w1.log")
+    first.start(client)
+    tenant = uuid.uuid4()
+    run_id = _start(client, tenant, {"steps": {"bgm": {"sleep_s": 3}}})
+    wait_for(lambda: _step_outcome(pg_sessions, run_id, "bgm") == "running", timeout_s=60, what="bgm to start")
+
+    first.kill_hard()
+    second = WorkerProcess(env, tmp_path / "w2.log")
+    second.start(client)
+    try:
+        run, steps = wait_for_run(pg_sessions, run_id, tenant, timeout_s=120)
+    finally:
+        second.stop()
+
+    assert run.status == "completed", run.error
+    _assert_complete_and_clean(run.context, tmp_path / "artifacts")
+    assert steps["bgm"].attempts >= 2 and steps["bgm"].outcome == "executed"
+    with pg_sessions() as s:
+        assert s.execute(text("SELECT count(*) FROM app.runs WHERE id = :r"), {"r": run_id}).scalar() == 1
+        assert s.execute(text("SELECT count(*) FROM app.run_steps WHERE run_id = :r"), {"r": run_id}).scalar() == 12
+
+
+def test_a_database_outage_during_the_last_steps_is_waited_out_and_nothing_is_lost(
+    app_pg_url: str, fault_redis_url: str, pg_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    proxy = TcpProxy(target_port=5432)
+    proxy.start()
+    proxied_url = app_pg_url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
+    env = worker_env(proxied_url, fault_redis_url, tmp_path / "artifacts")
+    client = client_app(fault_redis_url)
+    worker = WorkerProcess(env, tmp_path / "w.log")
+    worker.start(client)
+    tenant = uuid.uuid4()
+    try:
+        run_id = _start(client, tenant, {"steps": {"campaign_manifest": {"sleep_s": 1.5}}})
+        wait_for(
+            lambda: _step_outcome(pg_sessions, run_id, "campaign_manifest") == "running",
+            timeout_s=60,
+            what="campaign_manifest to start",
+        )
+        proxy.stop()  # PostgreSQL is now unreachable for the worker: a closed port
+        wait_for(lambda: "database unreachable" in worker.log_text() or "Retry in" in worker.log_text(),
+                 timeout_s=60, what="the worker to notice the outage and schedule a retry")  # fmt: skip
+        proxy.start()
+        run, _ = wait_for_run(pg_sessions, run_id, tenant, timeout_s=120)
+    finally:
+        worker.stop()
+        proxy.stop()
+
+    assert run.status == "completed", run.error
+    _assert_complete_and_clean(run.context, tmp_path / "artifacts")
+
+
+def test_a_redis_restart_mid_run_is_finished_by_campaign_resume_from_the_checkpoint(
+    app_pg_url: str, redis_server: RedisServer, pg_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = worker_env(app_pg_url, redis_server.url, tmp_path / "artifacts")
+    client = client_app(redis_server.url)
+    worker = WorkerProcess(env, tmp_path / "w.log")
+    worker.start(client)
+    tenant = uuid.uuid4()
+    cli_env = {**env, "CAMPAIGN_TENANT": str(tenant)}
+    try:
+        run_id = _start(client, tenant, {"steps": {"intro_video": {"sleep_s": 2}}})
+        wait_for(lambda: _step_outcome(pg_sessions, run_id, "intro_video") == "running", timeout_s=60,
+                 what="intro_video to start")  # fmt: skip
+        redis_server.kill()  # no persistence: every queued message and chord counter is gone
+        redis_server.start()
+        wait_for(lambda: _step_outcome(pg_sessions, run_id, "intro_video") == "executed", timeout_s=60,
+                 what="the in-flight step to finish")  # fmt: skip
+        stale = _cli(["stale", "--older-than", "0"], cli_env)
+        assert str(run_id) in stale.stdout, stale.stdout + stale.stderr
+        wait_for(lambda: _pings(client), timeout_s=60, what="the worker to reconnect")
+
+        resumed = _cli(["resume", str(run_id), "--wait", "--timeout", "120"], cli_env)
+        run, steps = wait_for_run(pg_sessions, run_id, tenant, timeout_s=10)
+    finally:
+        worker.stop()
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert run.status == "completed", run.error
+    _assert_complete_and_clean(run.context, tmp_path / "artifacts")
+    assert steps["plan"].outcome == "reused"  # done before the restart: taken from the checkpoint, not redone
+
+
+def test_a_message_redelivered_after_success_leaves_the_persisted_context_identical(
+    app_pg_url: str, fault_redis_url: str, pg_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = worker_env(app_pg_url, fault_redis_url, tmp_path / "artifacts")
+    client = client_app(fault_redis_url)
+    worker = WorkerProcess(env, tmp_path / "w.log")
+    worker.start(client)
+    tenant = uuid.uuid4()
+    try:
+        run_id = _start(client, tenant, {"brief": "redelivery"})
+        run, _ = wait_for_run(pg_sessions, run_id, tenant)
+        before = _raw_context(pg_sessions, run_id)
+        ctx = CampaignContext.model_validate(run.context)
+        ids = {"run_id": str(run_id), "tenant_id": str(tenant)}
+        # The input game_bundle saw the first time: the final context without game_bundle and what follows it.
+        earlier = ctx.model_copy(deep=True)
+        for ref in ("gameBundleArtifactId", "campaignManifestArtifactId"):
+            earlier.artifacts.pop(earlier.refs.pop(ref))
+        assert earlier.computed is not None
+        for step in ("game_bundle", "campaign_manifest"):
+            earlier.computed.input_hashes_by_step.pop(step)
+        earlier.computed.quality_checks = [
+            q for q in earlier.computed.quality_checks if q.artifact_id in earlier.artifacts
+        ]
+        step = client.send_task("campaign.game_bundle", args=[earlier.to_json_dict()],
+                                kwargs={**ids, "checkpoint_after": True})  # fmt: skip
+        redone = CampaignContext.model_validate(step.get(timeout=60))
+        client.send_task("campaign.persist", args=[run.context], kwargs=ids).get(timeout=60)
+    finally:
+        worker.stop()
+
+    assert redone.refs["gameBundleArtifactId"] == ctx.refs["gameBundleArtifactId"]  # deterministic ids
+    assert _raw_context(pg_sessions, run_id) == before
+    with pg_sessions() as s:
+        assert s.execute(text("SELECT status FROM app.runs WHERE id = :r"), {"r": run_id}).scalar() == "completed"
+
+
+def test_a_pickled_task_message_is_refused_not_executed(
+    app_pg_url: str, fault_redis_url: str, pg_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    env = worker_env(app_pg_url, fault_redis_url, tmp_path / "artifacts")
+    client = client_app(fault_redis_url)
+    worker = WorkerProcess(env, tmp_path / "w.log")
+    worker.start(client)
+    tenant, run_id = uuid.uuid4(), uuid.uuid4()
+    attacker = Celery("attacker", broker=fault_redis_url)
+    attacker.conf.update(task_serializer="pickle", accept_content=["pickle", "json"])
+    try:
+        body = {"tenantId": str(tenant), "runId": str(run_id), "payload": {}}
+        attacker.send_task("campaign.start_run", args=[body], serializer="pickle")
+        wait_for(lambda: "pickle" in worker.log_text() and "Refusing" in worker.log_text(), timeout_s=30,
+                 what="the worker to refuse the pickled message")  # fmt: skip
+        # A JSON message sent after it is served, so the refusal did not stop the worker either.
+        ok_run = _start(client, tenant, {"brief": "after the refusal"})
+        run, _ = wait_for_run(pg_sessions, ok_run, tenant)
+    finally:
+        worker.stop()
+        attacker.close()
+
+    assert run.status == "completed"
+    with pg_sessions() as s:
+        assert s.execute(text("SELECT count(*) FROM app.runs WHERE id = :r"), {"r": run_id}).scalar() == 0
+
+
+def _pings(client: Celery) -> bool:
+    try:
+        return bool(client.control.ping(timeout=0.5))
+    except (OSError, redis.ConnectionError, kombu.exceptions.OperationalError):
+        return False  # the client's own connection is re-established on a later try
+
+
+def _raw_context(sessions: sessionmaker[Session], run_id: uuid.UUID) -> str:
+    with sessions() as s:
+        return str(s.execute(text("SELECT context::text FROM app.runs WHERE id = :r"), {"r": run_id}).scalar())
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=180, check=False)  # fmt: skip
