@@ -20,7 +20,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so parallel steps can write."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        # No pre-ping: a dead pooled connection raises OperationalError, which invalidates the pool, and every
+        # caller (step tasks, persist) retries on it; a ping would cost a round trip on every checkout.
+        return create_engine(url, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)

@@ -8,7 +8,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, Uuid, func, select, update
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -75,6 +88,15 @@ class RunStep(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
+_RLS_KEY = "campaign_rls_tenant"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rls_scope(session: Session, *_: Any) -> None:
+    # set_config(..., true) lasts one transaction: the next one must name its tenant again.
+    session.info.pop(_RLS_KEY, None)
+
+
 @dataclass(frozen=True)
 class RunRepository:
     """Reads and writes runs; every statement carries the tenant. It never commits: the caller owns that."""
@@ -82,9 +104,12 @@ class RunRepository:
     session: Session
 
     def _scope(self, tenant_id: uuid.UUID) -> None:
-        """Name the tenant for PostgreSQL's row-level security policy, for this transaction only."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        """Name the tenant for PostgreSQL's row-level security policy, once per transaction."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        if self.session.info.get(_RLS_KEY) != tenant_id:
             self.session.execute(select(func.set_config("app.tenant_id", str(tenant_id), True)))
+            self.session.info[_RLS_KEY] = tenant_id
 
     def add(self, run: Run) -> None:
         self._scope(run.tenant_id)
@@ -118,7 +143,9 @@ class RunRepository:
         stmt = update(Run).where(Run.id == run_id, Run.tenant_id == tenant_id)
         if only_if_status:
             stmt = stmt.where(Run.status.in_([s.value for s in only_if_status]))
-        return bool(self.session.execute(stmt.values(**values)).rowcount)  # type: ignore[attr-defined]
+        # No session synchronisation: callers do not hold Run objects across an update, and it costs ~0.7 ms.
+        stmt = stmt.values(**values).execution_options(synchronize_session=False)
+        return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
     def record_step(
         self,

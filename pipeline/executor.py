@@ -35,6 +35,14 @@ class StepResult:
 
 
 @dataclass(frozen=True)
+class Decision:
+    reuse: bool
+    reason: str
+    input_hash: str
+    inputs: Mapping[str, ArtifactData]
+
+
+@dataclass(frozen=True)
 class _Inputs:
     """StepInputs for a generator: its params and verified reads of the artifacts it declared."""
 
@@ -80,10 +88,19 @@ class StepExecutor:
         return input_hash(step_id=spec.id, version=spec.version, params=params, inputs=inputs), artifacts
 
     def run(self, ctx: CampaignContext, spec: StepSpec, *, forced: bool = False) -> StepResult:
+        """Decide, then execute unless the step is reused."""
+        decision = self.decide(ctx, spec, forced=forced)
+        return StepResult(ctx, "reused", decision.reason) if decision.reuse else self.execute(ctx, spec, decision)
+
+    def decide(self, ctx: CampaignContext, spec: StepSpec, *, forced: bool = False) -> Decision:
+        """Whether the step can be reused, and why; cheap (no generator call), so callers can act on it first."""
         new_hash, artifacts = self.input_hash(ctx, spec)
         reuse, reason = self.reuse_decision(ctx, spec, new_hash, forced=forced)
-        if reuse:
-            return StepResult(ctx, "reused", reason)
+        return Decision(reuse, reason, new_hash, artifacts)
+
+    def execute(self, ctx: CampaignContext, spec: StepSpec, decision: Decision) -> StepResult:
+        """Run the generator, store and attach its outputs, check them."""
+        new_hash, artifacts, reason = decision.input_hash, decision.inputs, decision.reason
         inputs = _Inputs(spec.id, step_params(ctx.trigger.payload, spec.id), spec.reads, artifacts, self.store)
         try:
             outputs = spec.generator(inputs)

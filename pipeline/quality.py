@@ -107,10 +107,13 @@ def _content_checks(artifact_id: str, artifact_type: str, data: bytes) -> list[Q
 
 
 def _schema_check(artifact_type: str) -> Callable[[str, bytes], list[QualityCheckResult]]:
+    # Built once: jsonschema.validate() would check the schema and build a validator on every call.
+    validator = jsonschema.Draft202012Validator(SCHEMAS[artifact_type])
+
     def run(artifact_id: str, data: bytes) -> list[QualityCheckResult]:
         document = json.loads(data)
         try:
-            jsonschema.validate(document, SCHEMAS[artifact_type])
+            validator.validate(document)
         except jsonschema.ValidationError as e:
             where = "/".join(str(p) for p in e.absolute_path) or "(root)"
             return [_result(artifact_id, "schema", QualityStatus.FAILED, f"{where}: {e.message}")]

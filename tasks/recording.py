@@ -23,6 +23,26 @@ def record_step(
         )
 
 
+def finish_step(
+    run_id: str,
+    tenant_id: str,
+    step_id: str,
+    outcome: StepOutcome,
+    reason: str | None,
+    *,
+    checkpoint: dict[str, Any] | None = None,
+) -> None:
+    """Record the step's outcome and, at the end of a level, the checkpoint: one transaction, one commit."""
+    run, tenant = uuid.UUID(run_id), uuid.UUID(tenant_id)
+    with resources().sessions() as session, session.begin():
+        repo = RunRepository(session)
+        repo.record_step(run, step_id, outcome, reason, tenant_id=tenant)
+        if checkpoint is not None:
+            repo.update_run(
+                run, tenant_id=tenant, only_if_status=LIVE, context=checkpoint, status=RunStatus.RUNNING.value
+            )
+
+
 def checkpoint(run_id: str, tenant_id: str, ctx_json: dict[str, Any]) -> None:
     """Store the context after a level, so `campaign resume` can continue from here.
 

@@ -14,9 +14,10 @@ from context.runs import StepOutcome
 from context.service import decode_context
 from context.tenancy import tenant_scope
 from pipeline.errors import StepFailedError, TransientStepError
+from pipeline.executor import StepResult
 from pipeline.steps import DEFAULT_GRAPH
 from tasks.app import app, settings
-from tasks.recording import checkpoint, fail_run, record_step
+from tasks.recording import fail_run, finish_step, record_step
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
@@ -44,16 +45,20 @@ def _register(step_id: str) -> Task:
         with tenant_scope(tenant_id):
             try:
                 ctx = decode_context(run_id, ctx_json)
-                attempts = record_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, None, new_attempt=True)
-                if attempts > 1 + settings.step_max_retries + settings.max_redeliveries:
-                    raise StepFailedError(
-                        step_id, f"started {attempts} times without finishing (is it killing its worker?)"
-                    )
-                result = res.executor.run(ctx, res.graph[step_id], forced=forced)
+                spec = res.graph[step_id]
+                decision = res.executor.decide(ctx, spec, forced=forced)
+                if decision.reuse:
+                    result = StepResult(ctx, "reused", decision.reason)
+                else:
+                    # Counted before the generator runs, so a step that kills its worker is seen each time.
+                    attempts = record_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, None, new_attempt=True)
+                    if attempts > 1 + settings.step_max_retries + settings.max_redeliveries:
+                        reason = f"started {attempts} times without finishing (is it killing its worker?)"
+                        raise StepFailedError(step_id, reason)
+                    result = res.executor.execute(ctx, spec, decision)
                 out = result.context.to_json_dict()
-                record_step(run_id, tenant_id, step_id, StepOutcome(result.outcome), result.reason)
-                if checkpoint_after:
-                    checkpoint(run_id, tenant_id, out)
+                finish_step(run_id, tenant_id, step_id, StepOutcome(result.outcome), result.reason,
+                            checkpoint=out if checkpoint_after else None)  # fmt: skip
             except OperationalError as e:  # the database is unreachable: the step is idempotent, so wait and redo it
                 log.warning("database unreachable; step will be retried", extra={**extra, "error": str(e)})
                 raise self.retry(
