@@ -35,14 +35,14 @@ app.conf.update(
     event_serializer="json",
     task_acks_late=True,
     task_reject_on_worker_lost=True,
-    task_track_started=True,
     worker_prefetch_multiplier=1,  # steps run for minutes; a worker must not hoard them
     # Above the longest step, the same for broker and results (celery#5935): redelivery only after a real loss.
     broker_transport_options=_broker_transport,
     result_backend_transport_options=_transport,
     result_expires=settings.result_expires_s,  # never 0: it breaks chords on Redis (celery#5237)
-    result_extended=True,
-    worker_send_task_events=True,  # Flower shows task states
+    # Flower follows tasks through events; the run row is the record, so results stay small: no STARTED
+    # state and no copy of the arguments (a whole context) in the result backend.
+    worker_send_task_events=True,
     task_send_sent_event=True,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,

@@ -18,7 +18,7 @@ def record_step(
 ) -> int:
     """Upsert the step's row; returns how many attempts the step has had in this run."""
     with resources().sessions() as session, session.begin():
-        return RunRepository(session).record_step(
+        return RunRepository(session, durable=False).record_step(
             uuid.UUID(run_id), step_id, outcome, reason, tenant_id=uuid.UUID(tenant_id), new_attempt=new_attempt
         )
 
@@ -35,7 +35,7 @@ def finish_step(
     """Record the step's outcome and, at the end of a level, the checkpoint: one transaction, one commit."""
     run, tenant = uuid.UUID(run_id), uuid.UUID(tenant_id)
     with resources().sessions() as session, session.begin():
-        repo = RunRepository(session)
+        repo = RunRepository(session, durable=False)
         repo.record_step(run, step_id, outcome, reason, tenant_id=tenant)
         if checkpoint is not None:
             repo.update_run(
@@ -49,7 +49,7 @@ def checkpoint(run_id: str, tenant_id: str, ctx_json: dict[str, Any]) -> None:
     Only a live run is checkpointed: a message redelivered after the run ended must not rewind it.
     """
     with resources().sessions() as session, session.begin():
-        RunRepository(session).update_run(
+        RunRepository(session, durable=False).update_run(
             uuid.UUID(run_id),
             tenant_id=uuid.UUID(tenant_id),
             only_if_status=LIVE,
