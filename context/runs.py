@@ -17,8 +17,11 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    cast,
     event,
     func,
+    literal,
+    null,
     select,
     update,
 )
@@ -188,6 +191,35 @@ class RunRepository:
             where=RunStep.tenant_id == tenant_id,
         ).returning(RunStep.attempts)
         return int(self.session.execute(stmt).scalar_one())
+
+    def step_progress(
+        self,
+        run_id: uuid.UUID,
+        step_id: str,
+        outcome: StepOutcome,
+        reason: str | None,
+        *,
+        tenant_id: uuid.UUID,
+        new_attempt: bool = False,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> int:
+        """record_step, plus the run's checkpoint when given (only while the run is live); returns attempts.
+
+        On PostgreSQL one call of app.step_progress (run it on an autocommit connection: one round trip).
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            document = cast(null(), JSONB) if checkpoint is None else cast(literal(checkpoint, JSONB), JSONB)
+            call = func.app.step_progress(
+                run_id, tenant_id, step_id, outcome.value, reason, new_attempt, document, type_=Integer
+            )
+            return int(self.session.scalar(select(call)) or 0)
+        attempts = self.record_step(run_id, step_id, outcome, reason, tenant_id=tenant_id, new_attempt=new_attempt)
+        if checkpoint is not None:
+            live = (RunStatus.PENDING, RunStatus.RUNNING)
+            self.update_run(
+                run_id, tenant_id=tenant_id, only_if_status=live, context=checkpoint, status=RunStatus.RUNNING.value
+            )
+        return attempts
 
     def steps(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> list[RunStep]:
         self._scope(tenant_id)

@@ -17,10 +17,7 @@ def record_step(
     run_id: str, tenant_id: str, step_id: str, outcome: StepOutcome, reason: str | None, *, new_attempt: bool = False
 ) -> int:
     """Upsert the step's row; returns how many attempts the step has had in this run."""
-    with resources().sessions() as session, session.begin():
-        return RunRepository(session, durable=False).record_step(
-            uuid.UUID(run_id), step_id, outcome, reason, tenant_id=uuid.UUID(tenant_id), new_attempt=new_attempt
-        )
+    return finish_step(run_id, tenant_id, step_id, outcome, reason, new_attempt=new_attempt)
 
 
 def finish_step(
@@ -30,17 +27,20 @@ def finish_step(
     outcome: StepOutcome,
     reason: str | None,
     *,
+    new_attempt: bool = False,
     checkpoint: dict[str, Any] | None = None,
-) -> None:
-    """Record the step's outcome and, at the end of a level, the checkpoint: one transaction, one commit."""
-    run, tenant = uuid.UUID(run_id), uuid.UUID(tenant_id)
-    with resources().sessions() as session, session.begin():
-        repo = RunRepository(session, durable=False)
-        repo.record_step(run, step_id, outcome, reason, tenant_id=tenant)
-        if checkpoint is not None:
-            repo.update_run(
-                run, tenant_id=tenant, only_if_status=LIVE, context=checkpoint, status=RunStatus.RUNNING.value
-            )
+) -> int:
+    """Record the step's outcome and, at the end of a level, the checkpoint: one statement, autocommitted."""
+    with resources().progress_sessions() as session:
+        return RunRepository(session, durable=False).step_progress(
+            uuid.UUID(run_id),
+            step_id,
+            outcome,
+            reason,
+            tenant_id=uuid.UUID(tenant_id),
+            new_attempt=new_attempt,
+            checkpoint=checkpoint,
+        )
 
 
 def checkpoint(run_id: str, tenant_id: str, ctx_json: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ class Resources:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    progress_sessions: sessionmaker[Session]  # autocommit: one round trip per progress write
     registry: ReferenceTypeRegistry
     store: LocalArtifactStore
     graph: StepGraph
@@ -45,11 +46,13 @@ def build_resources(cfg: Settings) -> Resources:
     engine = make_engine(cfg.database_url)
     ensure_embedded_schema(engine)
     sessions = session_factory(engine)
+    progress_sessions = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     store = LocalArtifactStore(cfg.artifact_root)
     overrides = load_generators(cfg.generators, [step_id for step_id, _ in DEFAULT_GRAPH])
     graph = StepGraph(default_steps(overrides))
     service = CampaignContextService(registry, sessions=sessions, max_artifacts=cfg.max_artifacts)
-    return Resources(cfg, engine, sessions, registry, store, graph, service, StepExecutor(service, store))
+    executor = StepExecutor(service, store)
+    return Resources(cfg, engine, sessions, progress_sessions, registry, store, graph, service, executor)
 
 
 @cache

@@ -99,6 +99,9 @@ class WorkerProcess:
         self.proc.wait(timeout=10)
         self.log.close()
 
+    def exited(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
