@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from celery import Celery
 
 from context.migrations import upgrade
 from pipeline.steps import DEFAULT_GRAPH
-from tests.services import create_database, drop_database, sqlalchemy_url
+from tests.services import create_database, drop_database, sqlalchemy_url, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a db of its own: flushed before and after each benchmark
@@ -108,7 +108,7 @@ class Worker:
         self.proc = subprocess.Popen(
             cmd, env=worker_env(self.svc), cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
         )
-        wait_until(lambda: self._answers(client), timeout_s=timeout_s, what=f"worker {self.name} to answer a ping")
+        wait_for(lambda: self._answers(client), timeout_s=timeout_s, what=f"worker {self.name} to answer a ping")
         return self
 
     def _answers(self, client: Celery) -> bool:
@@ -147,15 +147,6 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout_s: float, what: str, interval_s: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval_s)
-    raise TimeoutError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def start_run(client: Celery, tenant: uuid.UUID, payload: dict[str, Any] | None = None, **fields: Any) -> uuid.UUID:

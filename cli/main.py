@@ -44,6 +44,7 @@ def fail(message: str, code: int) -> typer.Exit:
 def errors_as_exit() -> Iterator[None]:
     """One line and a non-zero exit for every expected failure; a traceback means a bug."""
     from kombu.exceptions import OperationalError as BrokerError
+    from pydantic import ValidationError
     from sqlalchemy.exc import OperationalError as DbError
 
     try:
@@ -52,6 +53,10 @@ def errors_as_exit() -> Iterator[None]:
         raise fail(str(e), EXIT_NOT_FOUND) from e
     except ContextError as e:
         raise fail(str(e), EXIT_BAD_INPUT) from e
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "input"
+        raise fail(f"{where}: {first['msg']}", EXIT_BAD_INPUT) from e
     except DbError as e:
         where = Settings().database_url.split("@")[-1]  # never print credentials
         raise fail(f"database unreachable ({where}): {_one_line(e.orig)}", EXIT_UNAVAILABLE) from e

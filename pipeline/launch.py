@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,8 +34,26 @@ class RunRequest(BaseModel):
     trigger_type: TriggerType = TriggerType.API
     initiated_by: str | None = None
 
+    @field_validator("payload")
+    @classmethod
+    def _storable(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        # PostgreSQL's jsonb cannot hold U+0000: refuse it here rather than fail the run's first write.
+        if _has_nul(payload):
+            raise ValueError("payload must not contain the NUL character (U+0000): jsonb cannot store it")
+        return payload
+
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 @dataclass(frozen=True)

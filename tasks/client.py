@@ -21,6 +21,7 @@ from tasks.worker import resources
 
 # An unreachable broker is reported after about a second, not retried for minutes.
 SEND_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CREATE_TIMEOUT_S = 60  # campaign.start_run creates the row within ms when a worker is up
 TERMINAL = {RunStatus.COMPLETED.value, RunStatus.FAILED.value}
 
 
@@ -87,13 +88,18 @@ def wait(
     poll_s: float = 0.2,
 ) -> RunSnapshot:
     """Poll the run row until it is completed or failed; the row, not the result backend, is the record."""
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline = started + timeout_s
     while True:
         snap = snapshot(run_id, tenant_id)
         if snap is not None:
             on_update(snap)
             if snap.done:
                 return snap
+        elif time.monotonic() - started > CREATE_TIMEOUT_S:
+            raise TimeoutError(
+                f"run {run_id} was not created within {CREATE_TIMEOUT_S}s: is a worker running? see its log"
+            )
         if time.monotonic() > deadline:
             raise TimeoutError(f"run {run_id} did not finish within {timeout_s:.0f}s")
         time.sleep(poll_s)

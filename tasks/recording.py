@@ -13,13 +13,6 @@ log = logging.getLogger(__name__)
 LIVE = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
-def record_step(
-    run_id: str, tenant_id: str, step_id: str, outcome: StepOutcome, reason: str | None, *, new_attempt: bool = False
-) -> int:
-    """Upsert the step's row; returns how many attempts the step has had in this run."""
-    return finish_step(run_id, tenant_id, step_id, outcome, reason, new_attempt=new_attempt)
-
-
 def finish_step(
     run_id: str,
     tenant_id: str,
@@ -30,7 +23,10 @@ def finish_step(
     new_attempt: bool = False,
     checkpoint: dict[str, Any] | None = None,
 ) -> int:
-    """Record the step's outcome and, at the end of a level, the checkpoint: one statement, autocommitted."""
+    """Record the step's progress (returns its attempts) and, at the end of a level, the checkpoint.
+
+    One statement, autocommitted.
+    """
     with resources().progress_sessions() as session:
         return RunRepository(session, durable=False).step_progress(
             uuid.UUID(run_id),

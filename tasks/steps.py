@@ -17,7 +17,7 @@ from pipeline.errors import StepFailedError, TransientStepError
 from pipeline.executor import StepResult
 from pipeline.steps import DEFAULT_GRAPH
 from tasks.app import app, settings
-from tasks.recording import fail_run, finish_step, record_step
+from tasks.recording import fail_run, finish_step
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def _register(step_id: str) -> Task:
                     result = StepResult(ctx, "reused", decision.reason)
                 else:
                     # Counted before the generator runs, so a step that kills its worker is seen each time.
-                    attempts = record_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, None, new_attempt=True)
+                    attempts = finish_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, None, new_attempt=True)
                     if attempts > 1 + settings.step_max_retries + settings.max_redeliveries:
                         reason = f"started {attempts} times without finishing (is it killing its worker?)"
                         raise StepFailedError(step_id, reason)
@@ -67,7 +67,7 @@ def _register(step_id: str) -> Task:
             except TransientStepError as e:
                 if self.request.retries < self.max_retries:
                     log.warning("step will be retried", extra={**extra, "error": str(e)})
-                    record_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, f"retrying after: {e}")
+                    finish_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, f"retrying after: {e}")
                     raise self.retry(exc=e, countdown=backoff_s(self.request.retries)) from e
                 fail_run(run_id, tenant_id, step_id, f"gave up after {self.request.retries} retries: {e}", ctx_json)
                 raise

@@ -97,6 +97,8 @@ def test_an_embedded_update_reuses_unchanged_steps_and_show_says_why(
         (["run", "missing.json"], "payload file missing.json does not exist", 2),
         (["run", "bad.json"], "is not valid JSON", 2),
         (["run", "list.json"], "must hold a JSON object", 2),
+        (["run", "nul.json"], "payload: Value error, payload must not contain the NUL character", 2),
+        (["run", "empty.json", "--workflow", "w" * 256], "workflow_name: String should have at most 255 characters", 2),
         (["show", "0b7c0f27-53a4-4f57-9b0e-6d1e8b3c7c11"], "not found", 3),
         (["update", "--from", "0b7c0f27-53a4-4f57-9b0e-6d1e8b3c7c11"], "not found", 3),
         (["resume", "0b7c0f27-53a4-4f57-9b0e-6d1e8b3c7c11"], "not found", 3),
@@ -107,6 +109,8 @@ def test_bad_input_gets_a_one_line_error_and_a_non_zero_exit(
 ) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "empty.json").write_text("{}")
+    (tmp_path / "nul.json").write_text(json.dumps({"brief": "a\u0000b"}))
 
     proc = campaign(*args, cwd=tmp_path)
 
