@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,12 +18,10 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
-    cast,
     event,
     func,
-    literal,
-    null,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -92,6 +91,10 @@ class RunStep(Base):
 
 
 _RLS_KEY = "campaign_rls_tenant"
+_STEP_PROGRESS = text(
+    "SELECT app.step_progress(:run, :tenant, :step, :outcome, :reason, :new_attempt, CAST(:doc AS jsonb))"
+)
+_SAVE_CONTEXT = text("SELECT app.save_context(:run, :tenant, CAST(:doc AS jsonb), :complete)")
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -156,6 +159,26 @@ class RunRepository:
         stmt = stmt.values(**values).execution_options(synchronize_session=False)
         return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
+    def save_context(
+        self, run_id: uuid.UUID, context: dict[str, Any], *, tenant_id: uuid.UUID, complete: bool = False
+    ) -> bool:
+        """Store the run's context; `complete` also marks a live run completed. False: no such (live) run."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Plain text SQL: building the expression for each call cost more than the round trip it saves.
+            params = {"run": run_id, "tenant": tenant_id, "doc": json.dumps(context), "complete": complete}
+            return bool(self.session.scalar(_SAVE_CONTEXT, params))
+        if not complete:
+            return self.update_run(run_id, tenant_id=tenant_id, context=context)
+        live = (RunStatus.PENDING, RunStatus.RUNNING)
+        return self.update_run(
+            run_id,
+            tenant_id=tenant_id,
+            only_if_status=live,
+            context=context,
+            status=RunStatus.COMPLETED.value,
+            finished_at=utc_now(),
+        )
+
     def record_step(
         self,
         run_id: uuid.UUID,
@@ -208,11 +231,16 @@ class RunRepository:
         On PostgreSQL one call of app.step_progress (run it on an autocommit connection: one round trip).
         """
         if self.session.get_bind().dialect.name == "postgresql":
-            document = cast(null(), JSONB) if checkpoint is None else cast(literal(checkpoint, JSONB), JSONB)
-            call = func.app.step_progress(
-                run_id, tenant_id, step_id, outcome.value, reason, new_attempt, document, type_=Integer
-            )
-            return int(self.session.scalar(select(call)) or 0)
+            params = {
+                "run": run_id,
+                "tenant": tenant_id,
+                "step": step_id,
+                "outcome": outcome.value,
+                "reason": reason,
+                "new_attempt": new_attempt,
+                "doc": None if checkpoint is None else json.dumps(checkpoint),
+            }
+            return int(self.session.scalar(_STEP_PROGRESS, params) or 0)
         attempts = self.record_step(run_id, step_id, outcome, reason, tenant_id=tenant_id, new_attempt=new_attempt)
         if checkpoint is not None:
             live = (RunStatus.PENDING, RunStatus.RUNNING)

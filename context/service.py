@@ -102,7 +102,7 @@ class CampaignContextService:
         run_id = uuid.UUID(ctx.run_id)
         with self._session() as session, session.begin():
             repo = RunRepository(session)
-            if not repo.update_run(run_id, tenant_id=tenant, context=ctx.to_json_dict()):
+            if not repo.save_context(run_id, ctx.to_json_dict(), tenant_id=tenant):
                 if repo.owned_by_another_tenant(run_id, tenant_id=tenant):
                     raise UnauthorizedError(f"run {run_id} belongs to another tenant than {tenant}")
                 raise BaseRunNotFoundError(ctx.run_id)

@@ -10,7 +10,7 @@ from celery import Task
 from sqlalchemy.exc import OperationalError
 
 from context.errors import ContextError
-from context.runs import RunRepository, RunStatus, utc_now
+from context.runs import RunRepository, RunStatus
 from context.service import decode_context
 from context.tenancy import tenant_scope
 from pipeline.errors import UpdateRequestError
@@ -101,13 +101,12 @@ def persist(self: Task, ctx_json: dict[str, Any], *, run_id: str, tenant_id: str
             fail_run(run_id, tenant_id, "persist", str(e), None)
             raise
         with res.sessions() as session, session.begin():
-            RunRepository(session).update_run(
-                _uuid(run_id),
-                tenant_id=_uuid(tenant_id),
-                context=ctx.to_json_dict(),
-                status=RunStatus.COMPLETED.value,
-                finished_at=utc_now(),
+            completed = RunRepository(session).save_context(
+                _uuid(run_id), ctx.to_json_dict(), tenant_id=_uuid(tenant_id), complete=True
             )
+    if not completed:  # a redelivered persist, or a run failed meanwhile: its row already says how it ended
+        log.warning("run not live; persist skipped", extra={"run_id": run_id, "tenant_id": tenant_id})
+        return run_id
     log.info("run completed", extra={"run_id": run_id, "tenant_id": tenant_id})
     return run_id
 
