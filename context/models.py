@@ -25,14 +25,19 @@ def _uuid_text(v: str) -> str:
     return v
 
 
+# RFC 3339, the ISO 8601 profile JavaScript's Date parses everywhere: Python alone would also take week dates,
+# the compact form or a space for the T, which the TypeScript side would read as Invalid Date.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+
+
 def _iso_timestamp(v: str) -> str:
+    if not _RFC3339.match(v):
+        # A timestamp without an offset is read as local time by the TypeScript side, so the offset is required.
+        raise ValueError(f"{v!r} is not an ISO 8601 timestamp with an offset, like 2026-11-24T10:15:30.123Z")
     try:
-        parsed = datetime.fromisoformat(v)
+        datetime.fromisoformat(v)
     except ValueError:
-        raise ValueError(f"{v!r} is not an ISO 8601 timestamp") from None
-    # A timestamp without an offset is read as local time by the TypeScript side.
-    if parsed.tzinfo is None:
-        raise ValueError(f"{v!r} has no UTC offset")
+        raise ValueError(f"{v!r} is not a valid date and time") from None
     return v
 
 

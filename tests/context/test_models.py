@@ -150,10 +150,34 @@ def test_a_timestamp_with_an_offset_is_accepted_and_kept_as_written(path: tuple[
 @pytest.mark.parametrize("path", TIMESTAMP_FIELDS, ids=lambda p: ".".join(map(str, p)))
 @pytest.mark.parametrize(
     "value",
-    ["2026-11-24T10:15:30.123", "2026-11-24T10:15:30", "2026-11-24", "yesterday", "", "2026-13-01T00:00:00Z", "1e9"],
-    ids=["no-offset-ms", "no-offset", "date-only", "garbage", "empty", "month-13", "number-text"],
+    [
+        "2026-11-24T10:15:30.123",
+        "2026-11-24T10:15:30",
+        "2026-11-24",
+        "yesterday",
+        "",
+        "2026-13-01T00:00:00Z",
+        "1e9",
+        "2026-W47-2T10:15:30Z",
+        "20261124T101530Z",
+        "2026-11-24 10:15:30Z",
+    ],
+    ids=[
+        "no-offset-ms",
+        "no-offset",
+        "date-only",
+        "garbage",
+        "empty",
+        "month-13",
+        "number-text",
+        "week-date",
+        "compact",
+        "space-for-T",
+    ],
 )
-def test_a_timestamp_without_an_offset_or_not_iso_8601_is_rejected(path: tuple[Any, ...], value: str) -> None:
+def test_a_timestamp_without_an_offset_or_that_javascript_cannot_parse_is_rejected(
+    path: tuple[Any, ...], value: str
+) -> None:
     document = full_document()
     assert_rejected_naming(with_change(document, _resolve(document, path), value), str(path[-1]))
 
