@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from context.settings import Settings
+from tasks import logs  # noqa: F401  (connects setup_logging before any worker starts)
 
 settings = Settings()
 
