@@ -265,7 +265,7 @@ def stale(
     older_than: Annotated[float, typer.Option(help="Minutes without progress.")] = 30,
     tenant: TenantOpt = None,
 ) -> None:
-    """List runs stuck in `running` for longer than --older-than minutes (candidates for `campaign resume`)."""
+    """List runs stuck in `pending` or `running` for longer than --older-than minutes (for `campaign resume`)."""
     from datetime import timedelta
 
     from tasks import client

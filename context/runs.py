@@ -257,7 +257,10 @@ class RunRepository:
     def stale_runs(self, *, tenant_id: uuid.UUID, older_than: datetime) -> list[Run]:
         self._scope(tenant_id)
         stmt = select(Run).where(
-            Run.tenant_id == tenant_id, Run.status == RunStatus.RUNNING.value, Run.updated_at < older_than
+            Run.tenant_id == tenant_id,
+            # pending too: a start message lost between creating the row and launching the canvas leaves one
+            Run.status.in_([RunStatus.PENDING.value, RunStatus.RUNNING.value]),
+            Run.updated_at < older_than,
         )
         return list(self.session.scalars(stmt))
 

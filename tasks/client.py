@@ -67,7 +67,7 @@ def check_resumable(run_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
 
 
 def stale_runs(tenant_id: uuid.UUID, older_than: timedelta) -> list[Run]:
-    """Runs of the tenant still `running` with no checkpoint or update for longer than `older_than`."""
+    """Runs of the tenant still `pending` or `running` with no checkpoint or update for longer than `older_than`."""
     with resources().sessions() as session:
         return RunRepository(session).stale_runs(tenant_id=tenant_id, older_than=utc_now() - older_than)
 
