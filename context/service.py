@@ -101,6 +101,8 @@ class CampaignContextService:
         tenant = current_tenant()
         run_id = uuid.UUID(ctx.run_id)
         with self._session() as session, session.begin():
+            # One statement, atomic on its own: autocommit saves the BEGIN and COMMIT round trips.
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             repo = RunRepository(session)
             if not repo.save_context(run_id, ctx.to_json_dict(), tenant_id=tenant):
                 if repo.owned_by_another_tenant(run_id, tenant_id=tenant):

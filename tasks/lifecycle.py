@@ -100,7 +100,7 @@ def persist(self: Task, ctx_json: dict[str, Any], *, run_id: str, tenant_id: str
         except ContextError as e:
             fail_run(run_id, tenant_id, "persist", str(e), None)
             raise
-        with res.sessions() as session, session.begin():
+        with res.autocommit_sessions() as session:  # one statement: atomic without BEGIN/COMMIT
             completed = RunRepository(session).save_context(
                 _uuid(run_id), ctx.to_json_dict(), tenant_id=_uuid(tenant_id), complete=True
             )

@@ -27,7 +27,7 @@ def finish_step(
 
     One statement, autocommitted.
     """
-    with resources().progress_sessions() as session:
+    with resources().autocommit_sessions() as session:
         return RunRepository(session, durable=False).step_progress(
             uuid.UUID(run_id),
             step_id,

@@ -32,7 +32,7 @@ class Resources:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    progress_sessions: sessionmaker[Session]  # autocommit: one round trip per progress write
+    autocommit_sessions: sessionmaker[Session]  # for single-statement writes: no BEGIN/COMMIT round trips
     registry: ReferenceTypeRegistry
     store: LocalArtifactStore
     graph: StepGraph
@@ -46,13 +46,13 @@ def build_resources(cfg: Settings) -> Resources:
     engine = make_engine(cfg.database_url)
     ensure_embedded_schema(engine)
     sessions = session_factory(engine)
-    progress_sessions = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    autocommit_sessions = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     store = LocalArtifactStore(cfg.artifact_root)
     overrides = load_generators(cfg.generators, [step_id for step_id, _ in DEFAULT_GRAPH])
     graph = StepGraph(default_steps(overrides))
     service = CampaignContextService(registry, sessions=sessions, max_artifacts=cfg.max_artifacts)
     executor = StepExecutor(service, store)
-    return Resources(cfg, engine, sessions, progress_sessions, registry, store, graph, service, executor)
+    return Resources(cfg, engine, sessions, autocommit_sessions, registry, store, graph, service, executor)
 
 
 @cache
