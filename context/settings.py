@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_redeliveries: int = Field(default=3, ge=0)
     db_outage_retries: int = Field(default=40, ge=0)
     generators: dict[str, str] = Field(default_factory=dict)  # step id -> "module:callable"
+    # step id -> version; bump one when its generator's output changes, and updates re-run that step.
+    step_versions: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("database_url")
     @classmethod

@@ -17,6 +17,7 @@ from context.errors import ContextError
 from context.registry import ReferenceTypeRegistry
 from context.service import CampaignContextService
 from context.settings import Settings
+from pipeline.errors import UnknownStepError
 from pipeline.executor import StepExecutor
 from pipeline.graph import StepGraph
 from pipeline.plugins import load_generators
@@ -48,8 +49,12 @@ def build_resources(cfg: Settings) -> Resources:
     sessions = session_factory(engine)
     autocommit_sessions = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     store = LocalArtifactStore(cfg.artifact_root)
-    overrides = load_generators(cfg.generators, [step_id for step_id, _ in DEFAULT_GRAPH])
-    graph = StepGraph(default_steps(overrides))
+    step_ids = [step_id for step_id, _ in DEFAULT_GRAPH]
+    overrides = load_generators(cfg.generators, step_ids)
+    unknown = sorted(set(cfg.step_versions) - set(step_ids))
+    if unknown:
+        raise UnknownStepError(unknown, step_ids)
+    graph = StepGraph(default_steps(overrides, cfg.step_versions))
     service = CampaignContextService(registry, sessions=sessions, max_artifacts=cfg.max_artifacts)
     executor = StepExecutor(service, store)
     return Resources(cfg, engine, sessions, autocommit_sessions, registry, store, graph, service, executor)
