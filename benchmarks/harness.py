@@ -25,6 +25,7 @@ from celery import Celery
 from context.migrations import upgrade
 from pipeline.steps import DEFAULT_GRAPH
 from tests.services import create_database, drop_database, sqlalchemy_url, wait_for
+from tests.worker_fixtures import client_app as client_app  # re-exported for the benchmark modules
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a db of its own: flushed before and after each benchmark
@@ -66,13 +67,6 @@ def services(tag: str) -> Iterator[Services]:
         conn.flushdb()
         conn.close()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def client_app(redis_url: str) -> Celery:
-    """A Celery client that knows task names only, as the TypeScript service does."""
-    app = Celery("bench-client", broker=redis_url, backend=redis_url)
-    app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"])
-    return app
 
 
 def worker_env(svc: Services, **extra: str) -> dict[str, str]:

@@ -40,6 +40,10 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+# A run that can still change: checkpoints, completion and failure only touch these.
+LIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+
+
 class StepOutcome(StrEnum):
     RUNNING = "running"
     EXECUTED = "executed"
@@ -169,11 +173,10 @@ class RunRepository:
             return bool(self.session.scalar(_SAVE_CONTEXT, params))
         if not complete:
             return self.update_run(run_id, tenant_id=tenant_id, context=context)
-        live = (RunStatus.PENDING, RunStatus.RUNNING)
         return self.update_run(
             run_id,
             tenant_id=tenant_id,
-            only_if_status=live,
+            only_if_status=LIVE_STATUSES,
             context=context,
             status=RunStatus.COMPLETED.value,
             finished_at=utc_now(),
@@ -243,9 +246,12 @@ class RunRepository:
             return int(self.session.scalar(_STEP_PROGRESS, params) or 0)
         attempts = self.record_step(run_id, step_id, outcome, reason, tenant_id=tenant_id, new_attempt=new_attempt)
         if checkpoint is not None:
-            live = (RunStatus.PENDING, RunStatus.RUNNING)
             self.update_run(
-                run_id, tenant_id=tenant_id, only_if_status=live, context=checkpoint, status=RunStatus.RUNNING.value
+                run_id,
+                tenant_id=tenant_id,
+                only_if_status=LIVE_STATUSES,
+                context=checkpoint,
+                status=RunStatus.RUNNING.value,
             )
         return attempts
 

@@ -6,11 +6,10 @@ import logging
 import uuid
 from typing import Any
 
-from context.runs import RunRepository, RunStatus, StepOutcome, utc_now
+from context.runs import LIVE_STATUSES, RunRepository, RunStatus, StepOutcome, utc_now
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
-LIVE = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 def finish_step(
@@ -48,7 +47,7 @@ def checkpoint(run_id: str, tenant_id: str, ctx_json: dict[str, Any]) -> None:
         RunRepository(session, durable=False).update_run(
             uuid.UUID(run_id),
             tenant_id=uuid.UUID(tenant_id),
-            only_if_status=LIVE,
+            only_if_status=LIVE_STATUSES,
             context=ctx_json,
             status=RunStatus.RUNNING.value,
         )
@@ -67,5 +66,5 @@ def fail_run(run_id: str, tenant_id: str, step_id: str, error: str, ctx_json: di
         values["context"] = ctx_json
     with resources().sessions() as session, session.begin():
         repo = RunRepository(session)
-        repo.update_run(uuid.UUID(run_id), tenant_id=uuid.UUID(tenant_id), only_if_status=LIVE, **values)
+        repo.update_run(uuid.UUID(run_id), tenant_id=uuid.UUID(tenant_id), only_if_status=LIVE_STATUSES, **values)
         repo.record_step(uuid.UUID(run_id), step_id, StepOutcome.FAILED, error[:4000], tenant_id=uuid.UUID(tenant_id))
