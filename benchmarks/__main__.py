@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic() - started
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     info["benchmarks"] = names
-    path = write(rows, info, wall, failures)
+    # Only a full run replaces latest.*, which the README quotes; a subset or --quick run goes to partial.*.
+    full = set(names) == set(BENCHMARKS) and not args.quick
+    path = write(rows, info, wall, failures, stem="latest" if full else "partial")
     print(markdown(rows, info, wall, failures))
     print(f"wrote {path} and {path.with_suffix('.json')}", file=sys.stderr)
     return 1 if failures else 0

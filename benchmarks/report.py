@@ -83,7 +83,8 @@ def markdown(rows: list[Row], info: dict[str, Any], wall_s: float, failures: dic
     return "\n".join([*head, table(rows), *tail]) + "\n"
 
 
-def write(rows: list[Row], info: dict[str, Any], wall_s: float, failures: dict[str, str]) -> Path:
+def write(rows: list[Row], info: dict[str, Any], wall_s: float, failures: dict[str, str], *, stem: str) -> Path:
+    """Write <stem>.json and <stem>.md: `latest` for a full run, `partial` for a subset or --quick."""
     RESULTS.mkdir(exist_ok=True)
     document = {
         "machine": info,
@@ -91,7 +92,7 @@ def write(rows: list[Row], info: dict[str, Any], wall_s: float, failures: dict[s
         "failures": failures,
         "rows": [r.to_json() for r in rows],
     }
-    (RESULTS / "latest.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    path = RESULTS / "latest.md"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    path = RESULTS / f"{stem}.md"
     path.write_text(markdown(rows, info, wall_s, failures))
     return path
