@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import redis
 from celery import Celery
 
 from context.migrations import upgrade
 from pipeline.steps import DEFAULT_GRAPH
-from tests.services import create_database, drop_database, sqlalchemy_url, wait_for
+from tests.services import create_database, drop_database, empty_redis, sqlalchemy_url, wait_for
 from tests.worker_fixtures import client_app as client_app  # re-exported for the benchmark modules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,12 +49,7 @@ class Services:
 @contextmanager
 def services(tag: str) -> Iterator[Services]:
     """Create, migrate, and finally drop a database; empty the Redis db before and after."""
-    conn = redis.Redis.from_url(REDIS_URL)
-    try:
-        conn.ping()
-    except redis.ConnectionError as e:
-        raise RuntimeError(f"Redis is not reachable at {REDIS_URL}: {e}") from e
-    conn.flushdb()
+    conn = empty_redis(REDIS_URL)
     name = create_database(f"campaign_bench_{tag}")
     url = sqlalchemy_url(name)
     workdir = Path(tempfile.mkdtemp(prefix=f"campaign-bench-{tag}-"))

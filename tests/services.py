@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 
 import psycopg
+import redis
 from psycopg import sql
 
 PG_ADMIN_DSN = os.environ.get("CAMPAIGN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -34,6 +35,17 @@ def create_database(prefix: str = "campaign_test") -> str:
 def drop_database(name: str) -> None:
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def empty_redis(url: str) -> redis.Redis:
+    """A client on `url` after emptying its database; a missing Redis fails naming the URL."""
+    conn = redis.Redis.from_url(url)
+    try:
+        conn.ping()
+    except redis.ConnectionError as e:
+        raise RuntimeError(f"Redis is not reachable at {url}: {e}") from e
+    conn.flushdb()
+    return conn
 
 
 def wait_for(predicate: Callable[[], bool], *, timeout_s: float, what: str, interval_s: float = 0.05) -> None:

@@ -15,12 +15,11 @@ from typing import Any
 
 import psycopg
 import pytest
-import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from context.runs import Run, RunRepository, RunStep
-from tests.services import PG_ADMIN_DSN, REDIS_URL, wait_for
+from tests.services import PG_ADMIN_DSN, REDIS_URL, empty_redis, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = {"completed", "failed"}
@@ -29,12 +28,7 @@ TERMINAL = {"completed", "failed"}
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A dedicated Redis database, emptied before and after the session."""
-    conn = redis.Redis.from_url(REDIS_URL)
-    try:
-        conn.ping()
-    except redis.ConnectionError as e:
-        raise RuntimeError(f"Redis is not reachable at {REDIS_URL}: {e}") from e
-    conn.flushdb()
+    conn = empty_redis(REDIS_URL)
     yield REDIS_URL
     conn.flushdb()
 
