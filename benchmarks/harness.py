@@ -23,11 +23,10 @@ from celery import Celery
 
 from context.migrations import upgrade
 from pipeline.steps import DEFAULT_GRAPH
-from tests.services import create_database, drop_database, empty_redis, sqlalchemy_url, wait_for
+from tests.services import RedisServer, create_database, drop_database, free_port, sqlalchemy_url, wait_for
 from tests.worker_fixtures import client_app as client_app  # re-exported for the benchmark modules
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = "redis://127.0.0.1:6379/14"  # a db of its own: flushed before and after each benchmark
 STEP_IDS = [step_id for step_id, _ in DEFAULT_GRAPH]
 NOOP_GENERATORS = json.dumps({"*": "pipeline.noop:noop"})
 TERMINAL = ("completed", "failed")
@@ -48,18 +47,18 @@ class Services:
 
 @contextmanager
 def services(tag: str) -> Iterator[Services]:
-    """Create, migrate, and finally drop a database; empty the Redis db before and after."""
-    conn = empty_redis(REDIS_URL)
+    """Create, migrate, and finally drop a database; a redis-server of its own on a free port, killed after."""
     name = create_database(f"campaign_bench_{tag}")
     url = sqlalchemy_url(name)
     workdir = Path(tempfile.mkdtemp(prefix=f"campaign-bench-{tag}-"))
+    redis_server = RedisServer(free_port(), workdir)
     try:
+        redis_server.start()
         upgrade(url)
-        yield Services(url, url.replace("postgresql+psycopg://", "postgresql://"), REDIS_URL, workdir)
+        yield Services(url, url.replace("postgresql+psycopg://", "postgresql://"), redis_server.url, workdir)
     finally:
+        redis_server.kill()
         drop_database(name)
-        conn.flushdb()
-        conn.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import redis
 from psycopg import sql
 
 PG_ADMIN_DSN = os.environ.get("CAMPAIGN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("CAMPAIGN_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
 def sqlalchemy_url(dbname: str) -> str:
@@ -56,3 +59,46 @@ def wait_for(predicate: Callable[[], bool], *, timeout_s: float, what: str, inte
             return
         time.sleep(interval_s)
     raise TimeoutError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now: two suites on one host never share a server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A throwaway redis-server that keeps nothing on disk, started and stopped by its PID."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port, self.workdir = port, workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def url_for(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    @property
+    def url(self) -> str:
+        return self.url_for(0)
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        cmd = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+               "--dir", str(self.workdir)]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._up, timeout_s=10, what=f"redis-server on port {self.port}")
+
+    def _up(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"redis-server on port {self.port} exited with {self.proc.returncode}")
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
+        except redis.ConnectionError:
+            return False
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)

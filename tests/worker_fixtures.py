@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,20 +17,31 @@ from typing import Any
 import psycopg
 import pytest
 from celery import Celery
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from context.runs import Run, RunRepository, RunStep
-from tests.services import PG_ADMIN_DSN, REDIS_URL, empty_redis, wait_for
+from tests.services import PG_ADMIN_DSN, RedisServer, empty_redis, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = {"completed", "failed"}
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A dedicated Redis database, emptied before and after the session."""
-    conn = empty_redis(REDIS_URL)
-    yield REDIS_URL
+def session_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server of this test session's own, on a free port: a second suite on the host never touches it."""
+    server = RedisServer(free_port(), tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture(scope="session")
+def redis_url(session_redis: RedisServer) -> Iterator[str]:
+    """Database 0 of the session's redis-server, for the shared worker."""
+    url = session_redis.url_for(0)
+    conn = empty_redis(url)
+    yield url
     conn.flushdb()
 
 
@@ -127,8 +139,12 @@ def app_pg_url(pg_url: str) -> str:
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_LOGIN_ROLE,)).fetchone()
         if not exists:
-            conn.execute(f"CREATE ROLE {APP_LOGIN_ROLE} LOGIN IN ROLE campaign_app")
-    return pg_url.replace("://postgres@", f"://{APP_LOGIN_ROLE}@", 1)
+            with contextlib.suppress(psycopg.errors.UniqueViolation):  # a second suite on this host made it first
+                conn.execute(f"CREATE ROLE {APP_LOGIN_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE campaign_app")
+        superuser = conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = %s", (APP_LOGIN_ROLE,))
+        assert superuser.fetchone() == (False,), f"{APP_LOGIN_ROLE} must not bypass row-level security"
+    # Whatever the admin user is called (postgres, root), the worker logs in as the RLS-bound role.
+    return make_url(pg_url).set(username=APP_LOGIN_ROLE, password=None).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

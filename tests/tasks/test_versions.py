@@ -9,15 +9,15 @@ from pathlib import Path
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.services import RedisServer, empty_redis
 from tests.worker_fixtures import WorkerProcess, client_app, wait_for_run, worker_env
-
-VERSIONS_REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
 def test_a_bumped_step_version_re_runs_that_step_in_an_update(
-    app_pg_url: str, pg_sessions: sessionmaker[Session], tmp_path: Path
+    app_pg_url: str, pg_sessions: sessionmaker[Session], session_redis: RedisServer, tmp_path: Path
 ) -> None:
-    redis.Redis.from_url(VERSIONS_REDIS_URL).flushdb()
+    VERSIONS_REDIS_URL = session_redis.url_for(2)
+    empty_redis(VERSIONS_REDIS_URL)
     client = client_app(VERSIONS_REDIS_URL)
     tenant = uuid.uuid4()
     base_env = worker_env(app_pg_url, VERSIONS_REDIS_URL, tmp_path / "artifacts")
