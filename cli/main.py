@@ -217,9 +217,13 @@ def show(
     run_id: uuid.UUID,
     tenant: TenantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored context JSON, exactly.")] = False,
+    steps: Annotated[bool, typer.Option("--steps", help="With --json: the per-step records instead.")] = False,
 ) -> None:
-    """Show a run's status and, per step, executed or reused and why."""
-    from cli.render import steps_table
+    """Show a run's status and, per step, what happened, why, where it ran and for how long.
+
+    Exits 5 for a failed or cancelled run, so scripts can tell.
+    """
+    from cli.render import step_records, steps_table
     from tasks import client
     from tasks.worker import resources
 
@@ -227,12 +231,55 @@ def show(
         snap = client.snapshot(run_id, _tenant(tenant))
         if snap is None:
             raise BaseRunNotFoundError(str(run_id))
+        graph = resources().graph
         if as_json:
-            sys.stdout.write(json.dumps(snap.run.context) + "\n")  # exactly what is stored, nothing else on stdout
-            return
-        out.print(steps_table(snap.run, snap.steps, resources().graph))
-        if snap.run.error:
-            out.print(f"[red]failed at {snap.run.failed_step}:[/] {snap.run.error}", highlight=False)
+            # Exactly what is stored (the contract's JSON), or the step records; nothing else on stdout.
+            document: Any = step_records(snap.steps, graph) if steps else snap.run.context
+            sys.stdout.write(json.dumps(document) + "\n")
+        else:
+            out.print(steps_table(snap.run, snap.steps, graph))
+        if snap.run.status in ("failed", "cancelled"):
+            raise fail(f"run {run_id} {snap.run.status} at {snap.run.failed_step or '-'}: {snap.run.error}",
+                       EXIT_RUN_FAILED)  # fmt: skip
+
+
+@cli.command()
+def verify(run_id: uuid.UUID, tenant: TenantOpt = None) -> None:
+    """Recompute every step's input hash from the stored context and read every artifact back.
+
+    Exit 0 when consistent; 1 with one line per problem.
+    """
+    from context.service import decode_context
+    from pipeline.verify import verify_context
+    from tasks.worker import resources
+
+    with errors_as_exit():
+        res = resources()
+        ctx = decode_context(run_id, res.service.load_run(run_id, _tenant(tenant)).context)
+        problems = verify_context(ctx, res.graph, res.executor)
+    for problem in problems:
+        out.print(problem, highlight=False, soft_wrap=True)
+    if problems:
+        err.print(f"run {run_id}: {len(problems)} problem(s)")
+        raise typer.Exit(1)
+    err.print(f"run {run_id}: consistent ({len(ctx.artifacts)} artifacts, {len(ctx.refs)} refs)")
+
+
+@cli.command()
+def cancel(
+    run_id: uuid.UUID,
+    tenant: TenantOpt = None,
+    reason: Annotated[str, typer.Option(help="Why; stored on the run.")] = "",
+    by: Annotated[str, typer.Option(help="Who cancels (default: the OS user).")] = "",
+) -> None:
+    """Cancel a queued or running run: queued steps never start, running ones are stopped."""
+    import getpass
+
+    from tasks import client
+
+    with errors_as_exit():
+        client.cancel(run_id, _tenant(tenant), by=by or getpass.getuser(), reason=reason)
+    err.print(f"run {run_id} cancelled")
 
 
 @cli.command()
@@ -242,7 +289,7 @@ def resume(
     wait: Annotated[bool, typer.Option("--wait", help="Show live progress until the run ends.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait.")] = 900,
 ) -> None:
-    """Continue a stopped run from its last checkpoint, re-running only what is missing."""
+    """Continue a failed run: recorded step results are kept, only what is missing runs."""
     from tasks import client
     from tasks.app import settings
 
@@ -278,13 +325,33 @@ def stale(
 
 
 @cli.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def worker(ctx: typer.Context) -> None:
+def worker(
+    ctx: typer.Context,
+    queues: Annotated[
+        str, typer.Option("--queues", "-Q", help="Comma-separated queues to consume (default: all, e.g. media).")
+    ] = "",
+) -> None:
     """Start a Celery worker (extra arguments go to `celery worker`, e.g. -c 4 -l info)."""
+    from tasks.app import ALL_QUEUES, app, settings
+
+    if settings.embedded:
+        raise fail("no broker configured: set CAMPAIGN_BROKER_URL (e.g. redis://127.0.0.1:6379/0)", EXIT_BAD_INPUT)
+    chosen = [q.strip() for q in queues.split(",") if q.strip()] or ALL_QUEUES
+    unknown = [q for q in chosen if q not in ALL_QUEUES]
+    if unknown:
+        raise fail(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(ALL_QUEUES)}", EXIT_BAD_INPUT)
+    app.worker_main(["worker", "-Q", ",".join(chosen), *ctx.args])
+
+
+@cli.command()
+def beat() -> None:
+    """Start Celery beat: it sends `campaign.sweep` every CAMPAIGN_SWEEP_INTERVAL_S (run exactly one)."""
     from tasks.app import app, settings
 
     if settings.embedded:
         raise fail("no broker configured: set CAMPAIGN_BROKER_URL (e.g. redis://127.0.0.1:6379/0)", EXIT_BAD_INPUT)
-    app.worker_main(["worker", *ctx.args])
+    Path("var").mkdir(exist_ok=True)
+    app.start(["beat", "-s", "var/celerybeat-schedule"])
 
 
 @db_cli.command("upgrade")

@@ -112,8 +112,9 @@ class QualityCheckResult(ContractModel):
 
 
 class ComputedData(ContractModel):
-    input_hashes_by_step: dict[str, str] = Field(default_factory=dict)
-    quality_checks: list[QualityCheckResult] = Field(default_factory=list)
+    # Both required, as in the TypeScript interface: `computed` present means both maps are there.
+    input_hashes_by_step: dict[str, str]
+    quality_checks: list[QualityCheckResult]
 
 
 class CampaignContext(ContractModel):

@@ -34,17 +34,21 @@ JSON_DOC = JSON().with_variant(JSONB(), "postgresql")  # JSONB in production, JS
 
 
 class RunStatus(StrEnum):
-    PENDING = "pending"
+    QUEUED = "queued"  # waiting for a slot of its tenant's fair share
+    PENDING = "pending"  # admitted, its first step not yet sent
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
-# A run that can still change: checkpoints, completion and failure only touch these.
+# A run that can still change: steps, completion and failure only touch these.
 LIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+TERMINAL_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
 class StepOutcome(StrEnum):
+    QUEUED = "queued"  # sent to a worker, not started
     RUNNING = "running"
     EXECUTED = "executed"
     REUSED = "reused"
@@ -58,7 +62,9 @@ def utc_now() -> datetime:
 class Run(Base):
     __tablename__ = "runs"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')", name="runs_status_check"),
+        CheckConstraint(
+            "status IN ('queued', 'pending', 'running', 'completed', 'failed', 'cancelled')", name="runs_status_check"
+        ),
         {"schema": SCHEMA},
     )
 
@@ -75,6 +81,10 @@ class Run(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, onupdate=utc_now)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    epoch: Mapped[int] = mapped_column(Integer, default=0)  # the driver that owns the run (0007)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sweeps: Mapped[int] = mapped_column(Integer, default=0)
+    forced_steps: Mapped[list[str] | None] = mapped_column(JSON_DOC)
 
 
 class RunStep(Base):
@@ -92,6 +102,14 @@ class RunStep(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOC)  # recorded once: the step's context delta
+    epoch: Mapped[int | None] = mapped_column(Integer)
+    dispatched_epoch: Mapped[int | None] = mapped_column(Integer)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 _RLS_KEY = "campaign_rls_tenant"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,12 +29,20 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(default=3600, ge=1)
     # How often a worker sweeps for messages whose worker died (older than the visibility timeout).
     unacked_restore_interval_s: int = Field(default=10, ge=1)
-    result_expires_s: int = Field(default=86400, ge=60)
+    result_expires_s: int = Field(default=3600, ge=60)
     step_max_retries: int = Field(default=3, ge=0)
     retry_backoff_max_s: int = Field(default=60, ge=1)
     # A step started this many times beyond its retries is killing its worker: fail the run, stop the loop.
     max_redeliveries: int = Field(default=3, ge=0)
     db_outage_retries: int = Field(default=40, ge=0)
+    # A live run's lease: how long it may go without progress (beyond a running step's hard limit) before the
+    # sweeper resumes it; after max_sweeps resumes without progress it fails with the reason.
+    run_lease_s: int = Field(default=600, ge=1)
+    sweep_interval_s: float = Field(default=30, gt=0)
+    max_sweeps: int = Field(default=3, ge=1)
+    # Fair share: runs of one tenant executing at once; more wait as `queued`, oldest first.
+    tenant_max_running: int = Field(default=10, ge=1)
+    step_policy: dict[str, dict[str, Any]] = Field(default_factory=dict)  # step id -> StepPolicy fields
     generators: dict[str, str] = Field(default_factory=dict)  # step id -> "module:callable"
     # step id -> version; bump one when its generator's output changes, and updates re-run that step.
     step_versions: dict[str, str] = Field(default_factory=dict)

@@ -17,7 +17,6 @@ from pipeline.errors import (
 from pipeline.executor import StepExecutor, StepResult
 from pipeline.graph import StepGraph
 from pipeline.launch import PreparedRun, RunRequest, prepare_run, validate_request
-from pipeline.merge import merge_branches
 from pipeline.steps import GeneratedOutput, Generator, StepInputs, StepSpec, default_steps
 from pipeline.store import ArtifactStore, LocalArtifactStore
 
@@ -34,7 +33,6 @@ __all__ = [
     "RunRequest",
     "StepExecutor",
     "StepResult",
-    "merge_branches",
     "prepare_run",
     "validate_request",
     # Artifacts

@@ -8,13 +8,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from context.models import ArtifactData, CampaignContext, ComputedData, QualityStatus, StepArtifact
+from context.models import (
+    ArtifactData,
+    CampaignContext,
+    ComputedData,
+    QualityCheckResult,
+    QualityStatus,
+    StepArtifact,
+)
 from context.resolver import ContextResolver
 from context.service import CampaignContextService, drop_artifact
 from pipeline.errors import ArtifactIntegrityError, PipelineError, QualityCheckFailedError, StepFailedError
 from pipeline.hashing import input_hash
 from pipeline.params import step_params
-from pipeline.quality import check_artifact
+from pipeline.quality import check_artifact, integrity_failure
 from pipeline.steps import StepSpec
 from pipeline.store import ArtifactStore
 
@@ -134,17 +141,25 @@ class StepExecutor:
                     drop_artifact(base, a.artifact_id)
         new = self.service.attach_step_result(base, spec.id, staged)
         checks = []
-        for a, out in zip(staged, outputs, strict=True):
+        for a in staged:
             assert a.artifact_id is not None
-            checks.extend(check_artifact(a.artifact_id, new.artifacts[a.artifact_id], out.data))
+            checks.extend(self._check_stored(a.artifact_id, new.artifacts[a.artifact_id], spec))
         failures = [f"{q.check_type}: {q.message}" for q in checks if q.status is QualityStatus.FAILED]
         if failures:
             raise QualityCheckFailedError(spec.id, failures)
-        computed = new.computed or ComputedData()
+        computed = new.computed or ComputedData(input_hashes_by_step={}, quality_checks=[])
         computed.input_hashes_by_step[spec.id] = new_hash
         computed.quality_checks.extend(checks)
         new.computed = computed
         return StepResult(new, "executed", reason)
+
+    def _check_stored(self, artifact_id: str, artifact: ArtifactData, spec: StepSpec) -> list[QualityCheckResult]:
+        """Check what the store holds, read back, not the generator's bytes: a bad write is caught here."""
+        try:
+            data = self.store.read(artifact.uri, artifact.hash)
+        except ArtifactIntegrityError as e:
+            return [integrity_failure(artifact_id, e.problem)]
+        return check_artifact(artifact_id, artifact, data, spec.policy.formats)
 
     def reuse_decision(self, ctx: CampaignContext, spec: StepSpec, new_hash: str, *, forced: bool) -> tuple[bool, str]:
         """(reuse?, why): the design's reuse rule, checked in order of what is cheapest to know."""

@@ -70,6 +70,8 @@ def load_base(service: CampaignContextService, request: RunRequest) -> tuple[Run
     assert request.base_run_id is not None
     ctx = service.load_from_run(request.base_run_id, request.tenant_id)  # tenant check, corrupt context
     run = service.load_run(request.base_run_id, request.tenant_id)
+    if run.status == RunStatus.CANCELLED.value:
+        raise UpdateRequestError(f"base run {run.id} was cancelled; only a completed run can be updated")
     if run.status != RunStatus.COMPLETED.value:
         raise UpdateRequestError(
             f"base run {run.id} is {run.status}, not completed; only a completed run can be updated"
@@ -119,8 +121,9 @@ def prepare_run(
         tenant_id=request.tenant_id,
         campaign_id=campaign_id,
         workflow_name=ctx.workflow_name,
-        status=RunStatus.PENDING.value,
+        status=RunStatus.QUEUED.value,  # admitted under the tenant's fair share by the start task
         base_run_id=request.base_run_id,
+        forced_steps=sorted(forced),
         context=ctx.to_json_dict(),
         started_at=utc_now(),
     )

@@ -73,8 +73,15 @@ def _result(artifact_id: str, check: str, status: QualityStatus, message: str, *
     )
 
 
-def check_artifact(artifact_id: str, artifact: ArtifactData, data: bytes) -> list[QualityCheckResult]:
-    """All checks for one artifact, given the bytes read back from the store."""
+def integrity_failure(artifact_id: str, problem: str) -> QualityCheckResult:
+    """The failed integrity check of an artifact whose stored bytes could not be read back intact."""
+    return _result(artifact_id, "integrity", QualityStatus.FAILED, problem)
+
+
+def check_artifact(
+    artifact_id: str, artifact: ArtifactData, data: bytes, formats: tuple[str, ...] | None = None
+) -> list[QualityCheckResult]:
+    """All checks for one artifact, given the bytes read back from the store; `formats` are the allowed ones."""
     passed, failed, warning = QualityStatus.PASSED, QualityStatus.FAILED, QualityStatus.WARNING
     actual = sha256_hex(data)
     results = [
@@ -89,14 +96,17 @@ def check_artifact(artifact_id: str, artifact: ArtifactData, data: bytes) -> lis
         results.append(_result(artifact_id, "size", warning, f"{size} bytes is unusually large", bytes=size))
     else:
         results.append(_result(artifact_id, "size", passed, f"{size} bytes", bytes=size))
-    expected = EXPECTED_FORMAT.get(artifact.type)
-    if expected is None:
+    if formats is None:
+        default = EXPECTED_FORMAT.get(artifact.type)
+        formats = () if default is None else (default,)
+    if not formats:
         return results  # a custom type: nothing more is known about its content
     found = sniff(data)
-    if found != expected:
+    if found not in formats:
+        expected = " or ".join(formats)
         results.append(_result(artifact_id, "format", failed, f"expected {expected}, found {found}", found=found))
         return results
-    results.append(_result(artifact_id, "format", passed, f"valid {expected}"))
+    results.append(_result(artifact_id, "format", passed, f"valid {found}"))
     results.extend(_content_checks(artifact_id, artifact.type, data))
     return results
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from context.models import ArtifactData
 from context.registry import ref_name_for
+from pipeline.policy import StepPolicy, default_policy
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,14 @@ Generator = Callable[[StepInputs], list[GeneratedOutput]]
 
 @dataclass(frozen=True)
 class StepSpec:
-    """A step: its id, the artifact type it produces, the types it reads, its version and generator."""
+    """A step: its id, the artifact type it produces, the types it reads, its version, generator and policy."""
 
     id: str
     output_type: str
     reads: tuple[str, ...]
     version: str
     generator: Generator
+    policy: StepPolicy = field(default_factory=StepPolicy)
 
     @property
     def output_ref(self) -> str:
@@ -100,12 +102,14 @@ DEFAULT_GRAPH: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def default_steps(
-    overrides: Mapping[str, Generator] | None = None, versions: Mapping[str, str] | None = None
+    overrides: Mapping[str, Generator] | None = None,
+    versions: Mapping[str, str] | None = None,
+    policies: Mapping[str, StepPolicy] | None = None,
 ) -> list[StepSpec]:
     """The 12 default steps with the offline generators, some swapped by `overrides` (step id -> generator)."""
     from pipeline.generators import DEFAULT_GENERATORS  # the generators module imports this one
 
-    overrides, versions = overrides or {}, versions or {}
+    overrides, versions, policies = overrides or {}, versions or {}, policies or {}
     return [
         StepSpec(
             id=step_id,
@@ -113,6 +117,7 @@ def default_steps(
             reads=reads,
             version=versions.get(step_id, "1"),
             generator=overrides.get(step_id, DEFAULT_GENERATORS[step_id]),
+            policy=policies.get(step_id) or default_policy(step_id),
         )
         for step_id, reads in DEFAULT_GRAPH
     ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from celery import Celery
+from kombu.entity import Queue
 
 from context.settings import Settings
+from pipeline.policy import DEFAULT_QUEUE, MEDIA_QUEUE
 from tasks import logs  # noqa: F401  (connects setup_logging before any worker starts)
 
 settings = Settings()
@@ -19,12 +21,20 @@ app = Celery(
     backend=settings.backend_url or EMBEDDED_BACKEND,
     include=["tasks.worker", "tasks.steps", "tasks.lifecycle"],
 )
+# Start, cancel and resume messages arrive on Celery's default queue (what any bare client sends to); steps go
+# to their policy's queue. A worker given no --queues consumes all of these.
+INTAKE_QUEUE = "celery"
+STEP_QUEUES = sorted({DEFAULT_QUEUE, MEDIA_QUEUE} | {str(p["queue"]) for p in settings.step_policy.values()
+                                                    if isinstance(p, dict) and "queue" in p})  # fmt: skip
+ALL_QUEUES = [*STEP_QUEUES, INTAKE_QUEUE]
 _transport: dict[str, float] = {"visibility_timeout": settings.visibility_timeout_s}
 _broker_transport = {
     **_transport,
     # kombu sweeps every interval x throttle (default 10 x 10 s); one knob is easier to reason about.
     "unacked_restore_interval": settings.unacked_restore_interval_s,
     "unacked_restore_throttle": 1,
+    # Message priorities 0 (served first) .. 9: steps of runs in progress before new runs (see tasks.driver).
+    "priority_steps": list(range(10)),
 }
 if settings.embedded:
     _broker_transport = {"polling_interval": 0.02}  # the in-memory queue is polled; its 1 s default idles steps
@@ -40,7 +50,17 @@ app.conf.update(
     # Above the longest step, the same for broker and results (celery#5935): redelivery only after a real loss.
     broker_transport_options=_broker_transport,
     result_backend_transport_options=_transport,
-    result_expires=settings.result_expires_s,  # never 0: it breaks chords on Redis (celery#5237)
+    # The run row is the record: step tasks store no result, only failures (for the error callback to read).
+    result_expires=settings.result_expires_s,
+    task_default_queue=INTAKE_QUEUE,
+    task_queues=[Queue(name) for name in ALL_QUEUES],  # type: ignore[no-untyped-call]
+    beat_schedule={
+        "sweep": {
+            "task": "campaign.sweep",
+            "schedule": settings.sweep_interval_s,
+            "options": {"queue": DEFAULT_QUEUE, "priority": 0, "expires": settings.sweep_interval_s},
+        }
+    },
     # Flower follows tasks through events; the run row is the record, so results stay small: no STARTED
     # state and no copy of the arguments (a whole context) in the result backend.
     worker_send_task_events=True,

@@ -11,18 +11,20 @@ from datetime import timedelta
 
 from celery.contrib.testing.worker import start_worker
 
-from context.runs import Run, RunRepository, RunStatus, RunStep, utc_now
+from context.runs import TERMINAL_STATUSES, Run, RunRepository, RunStep, utc_now
 from context.service import decode_context
 from context.tenancy import tenant_scope
 from pipeline.errors import UpdateRequestError
 from pipeline.launch import RunRequest, validate_request
 from tasks.app import app, settings
+from tasks.driver import START_PRIORITY
+from tasks.lifecycle import cancel_run, refuse_resume
 from tasks.worker import resources
 
 # An unreachable broker is reported after about a second, not retried for minutes.
 SEND_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CREATE_TIMEOUT_S = 60  # campaign.start_run creates the row within ms when a worker is up
-TERMINAL = {RunStatus.COMPLETED.value, RunStatus.FAILED.value}
+TERMINAL = {s.value for s in TERMINAL_STATUSES}
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,13 @@ def validate(request: RunRequest) -> None:
 def submit(request: RunRequest) -> uuid.UUID:
     """Validate, then enqueue `campaign.start_run`; nothing is sent on error."""
     validate(request)
-    app.send_task("campaign.start_run", args=[request.to_json()], retry_policy=SEND_RETRY, ignore_result=True)
+    app.send_task(
+        "campaign.start_run",
+        args=[request.to_json()],
+        retry_policy=SEND_RETRY,
+        ignore_result=True,
+        priority=START_PRIORITY,
+    )
     return request.run_id
 
 
@@ -58,12 +66,23 @@ def resume(run_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
 
 
 def check_resumable(run_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
-    """The run exists for the tenant, is not completed, and its checkpoint validates."""
+    """The run exists for the tenant, has failed (only that can be resumed), and its context validates."""
     with tenant_scope(tenant_id):
         run = resources().service.load_run(run_id, tenant_id)
-        if run.status == RunStatus.COMPLETED.value:
-            raise UpdateRequestError(f"run {run_id} is completed; there is nothing to resume")
+        refuse_resume(run.id, run.status, run.epoch)
         decode_context(run.id, run.context)
+
+
+def cancel(run_id: uuid.UUID, tenant_id: uuid.UUID, *, by: str, reason: str) -> None:
+    """Cancel a queued or live run and stop its running steps; a finished run is a clear error."""
+    with tenant_scope(tenant_id):
+        run = resources().service.load_run(run_id, tenant_id)
+        if run.status in TERMINAL:
+            raise UpdateRequestError(
+                f"run {run_id} is {run.status} already; only a queued or live run can be cancelled"
+            )
+    # Run here, not enqueued: the caller learns at once whether it took effect.
+    cancel_run(str(run_id), str(tenant_id), by, reason)
 
 
 def stale_runs(tenant_id: uuid.UUID, older_than: timedelta) -> list[Run]:

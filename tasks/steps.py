@@ -1,86 +1,147 @@
-"""One step body, registered once per step spec as `campaign.<step>`: deserialize, run, serialize."""
+"""One step body, registered once per step spec as `campaign.<step>`: act once per recorded result, then advance.
+
+A delivery first asks the ledger whether it may act (the run is live, its epoch drives the run). A step whose
+result is already recorded is not generated again: the delivery only advances the run, so a redelivered or
+duplicated message never produces a second result, and what follows is sent once.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
-from typing import Any
+import uuid
+from datetime import timedelta
 
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
-from context.errors import ContextError
+from context.ledger import Ledger
 from context.runs import StepOutcome
-from context.service import decode_context
 from context.tenancy import tenant_scope
+from pipeline.delta import REUSED, step_delta
 from pipeline.errors import StepFailedError, TransientStepError
-from pipeline.executor import StepResult
-from pipeline.steps import DEFAULT_GRAPH
+from pipeline.steps import DEFAULT_GRAPH, StepSpec
 from tasks.app import app, settings
-from tasks.recording import fail_run, finish_step
+from tasks.driver import advance, context_of, fail_run, lease
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
 
 
-def backoff_s(retries: int) -> float:
+def backoff_s(retries: int, ceiling_s: float) -> float:
     """Exponential backoff with full jitter, capped: retrying workers do not hit a service in lockstep."""
-    ceiling = min(settings.retry_backoff_max_s, 2 ** min(retries, 16))
+    ceiling = min(ceiling_s, 2 ** min(retries, 16))
     return random.uniform(ceiling / 2, ceiling)
 
 
+def _timed_out(e: BaseException) -> bool:
+    # The executor wraps a generator's exceptions; the soft limit may fire inside one.
+    return isinstance(e, SoftTimeLimitExceeded) or isinstance(e.__cause__, SoftTimeLimitExceeded)
+
+
+def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int) -> str:
+    """Generate (or reuse) and record the step's result unless it is recorded already; returns what happened."""
+    res = resources()
+    run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
+    step_lease = lease() + timedelta(seconds=spec.policy.time_limit_s)
+    with res.sessions() as session, session.begin():
+        start = Ledger(session).start_step(
+            run_uuid,
+            tenant_uuid,
+            spec.id,
+            epoch,
+            queue=(task.request.delivery_info or {}).get("routing_key"),
+            hostname=task.request.hostname,
+            task_id=task.request.id,
+            lease=step_lease,
+        )
+    if start.stale:
+        return f"dropped: {start.stale}"
+    if spec.id in start.view.results:
+        return "already recorded"
+    if start.attempts > 1 + spec.policy.max_retries + settings.max_redeliveries:
+        raise StepFailedError(spec.id, f"started {start.attempts} times without finishing (is it killing its worker?)")
+    ctx = context_of(start.view, res.graph, run_id)
+    decision = res.executor.decide(ctx, spec, forced=spec.id in start.view.forced)
+    if decision.reuse:
+        outcome, reason, delta = StepOutcome.REUSED, decision.reason, REUSED
+    else:
+        result = res.executor.execute(ctx, spec, decision)
+        outcome, reason, delta = StepOutcome.EXECUTED, result.reason, step_delta(ctx, result.context, spec.id)
+    with res.sessions() as session, session.begin():
+        recorded = Ledger(session).record(run_uuid, tenant_uuid, spec.id, epoch, outcome, reason, delta, lease=lease())
+    return outcome.value if recorded else f"{outcome.value}, but another delivery recorded first: its result stands"
+
+
 def _register(step_id: str) -> Task:
-    @app.task(bind=True, name=f"campaign.{step_id}", max_retries=settings.step_max_retries)
-    def run_step(
-        self: Task,
-        ctx_json: dict[str, Any],
-        *,
-        run_id: str,
-        tenant_id: str,
-        forced: bool = False,
-        checkpoint_after: bool = False,
-    ) -> dict[str, Any]:
-        extra = {"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id}
+    @app.task(bind=True, name=f"campaign.{step_id}", ignore_result=True, store_errors_even_if_ignored=True)
+    def run_step(self: Task, *, run_id: str, tenant_id: str, epoch: int) -> None:
+        extra = {"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id, "epoch": epoch}
         res = resources()
+        spec = res.graph[step_id]
+        policy = spec.policy
         with tenant_scope(tenant_id):
             try:
-                ctx = decode_context(run_id, ctx_json)
-                spec = res.graph[step_id]
-                decision = res.executor.decide(ctx, spec, forced=forced)
-                if decision.reuse:
-                    result = StepResult(ctx, "reused", decision.reason)
-                else:
-                    # Counted before the generator runs, so a step that kills its worker is seen each time.
-                    attempts = finish_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, None, new_attempt=True)
-                    if attempts > 1 + settings.step_max_retries + settings.max_redeliveries:
-                        reason = f"started {attempts} times without finishing (is it killing its worker?)"
-                        raise StepFailedError(step_id, reason)
-                    result = res.executor.execute(ctx, spec, decision)
-                out = result.context.to_json_dict()
-                finish_step(run_id, tenant_id, step_id, StepOutcome(result.outcome), result.reason,
-                            checkpoint=out if checkpoint_after else None)  # fmt: skip
+                what = run_once(self, spec, run_id, tenant_id, epoch)
+                log.info("step %s", what, extra=extra)
+                if not what.startswith("dropped"):
+                    advance(run_id, tenant_id, epoch)
             except OperationalError as e:  # the database is unreachable: the step is idempotent, so wait and redo it
                 log.warning("database unreachable; step will be retried", extra={**extra, "error": str(e)})
+                if self.request.retries >= settings.db_outage_retries:
+                    raise  # the error callback records it once the database answers again, or the sweeper does
                 raise self.retry(
-                    exc=e, countdown=backoff_s(self.request.retries), max_retries=settings.db_outage_retries
+                    exc=e,
+                    countdown=backoff_s(self.request.retries, policy.retry_backoff_max_s),
+                    max_retries=settings.db_outage_retries,
                 ) from e
-            except TransientStepError as e:
-                if self.request.retries < self.max_retries:
-                    log.warning("step will be retried", extra={**extra, "error": str(e)})
-                    finish_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, f"retrying after: {e}")
-                    raise self.retry(exc=e, countdown=backoff_s(self.request.retries)) from e
-                fail_run(run_id, tenant_id, step_id, f"gave up after {self.request.retries} retries: {e}", ctx_json)
+            except Exception as e:
+                if _timed_out(e):
+                    reason = f"exceeded {policy.soft_time_limit_s:g} s (soft time limit)"
+                    retry = policy.retry_on_timeout
+                    countdown = backoff_s(self.request.retries, policy.retry_backoff_max_s)
+                elif isinstance(e, TransientStepError):
+                    reason, retry = str(e), True
+                    after = getattr(e, "retry_after_s", None)  # a service's Retry-After wins over our backoff
+                    countdown = (
+                        after if after is not None else backoff_s(self.request.retries, policy.retry_backoff_max_s)
+                    )
+                else:
+                    reason, retry, countdown = (
+                        (str(e) if isinstance(e, StepFailedError) else f"{type(e).__name__}: {e}"),
+                        False,
+                        0,
+                    )
+                if retry and self.request.retries < policy.max_retries:
+                    log.warning("step will be retried", extra={**extra, "error": reason})
+                    raise self.retry(exc=e, countdown=countdown, max_retries=policy.max_retries) from e
+                if retry:
+                    reason = f"gave up after {self.request.retries} retries: {reason}"
+                fail_run(run_id, tenant_id, step_id, reason, epoch)
                 raise
-            except ContextError as e:
-                fail_run(run_id, tenant_id, step_id, str(e), ctx_json)
-                raise
-            except Exception as e:  # the boundary that records any failure on the run row, then re-raises
-                fail_run(run_id, tenant_id, step_id, f"{type(e).__name__}: {e}", ctx_json)
-                raise
-            log.info("step %s", result.outcome, extra={**extra, "reason": result.reason})
-            return out
 
     return run_step
 
 
+@app.task(bind=True, name="campaign.step_failed", ignore_result=True)
+def step_failed(self: Task, task_id: str, *, run_id: str, tenant_id: str, epoch: int, step_id: str) -> None:
+    """Error callback of every step message: records failures the step itself could not (hard time limit, kill)."""
+    res = resources()
+    policy = res.graph[step_id].policy
+    reason = "the worker process running it failed"
+    result = app.AsyncResult(task_id)
+    if result.failed():
+        exc = result.result
+        if type(exc).__name__ == "TimeLimitExceeded":
+            reason = f"exceeded {policy.time_limit_s:g} s (hard time limit); its worker process was replaced"
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+    with tenant_scope(tenant_id):
+        if fail_run(run_id, tenant_id, step_id, reason, epoch):
+            log.error("step failed outside its own boundary", extra={"run_id": run_id, "step_id": step_id})
+
+
 STEP_TASKS: dict[str, Task] = {step_id: _register(step_id) for step_id, _ in DEFAULT_GRAPH}
+
+__all__ = ["STEP_TASKS", "backoff_s", "run_once", "step_failed"]

@@ -21,6 +21,7 @@ from pipeline.errors import UnknownStepError
 from pipeline.executor import StepExecutor
 from pipeline.graph import StepGraph
 from pipeline.plugins import load_generators
+from pipeline.policy import StepPolicyError, step_policies
 from pipeline.steps import DEFAULT_GRAPH, default_steps
 from pipeline.store import LocalArtifactStore
 from tasks.app import settings
@@ -54,7 +55,17 @@ def build_resources(cfg: Settings) -> Resources:
     unknown = sorted(set(cfg.step_versions) - set(step_ids))
     if unknown:
         raise UnknownStepError(unknown, step_ids)
-    graph = StepGraph(default_steps(overrides, cfg.step_versions))
+    policies = step_policies(
+        step_ids, cfg.step_policy, max_retries=cfg.step_max_retries, retry_backoff_max_s=cfg.retry_backoff_max_s
+    )
+    longest = max(p.time_limit_s for p in policies.values())
+    if cfg.broker_url and cfg.visibility_timeout_s < longest:
+        # The broker would hand a still-running step to a second worker.
+        raise StepPolicyError(
+            f"CAMPAIGN_VISIBILITY_TIMEOUT_S={cfg.visibility_timeout_s} is shorter than the longest hard time limit "
+            f"({longest:g} s): raise it above {longest:g}"
+        )
+    graph = StepGraph(default_steps(overrides, cfg.step_versions, policies))
     service = CampaignContextService(registry, sessions=sessions, max_artifacts=cfg.max_artifacts)
     executor = StepExecutor(service, store)
     return Resources(cfg, engine, sessions, autocommit_sessions, registry, store, graph, service, executor)

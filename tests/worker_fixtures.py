@@ -66,6 +66,16 @@ def worker_env(pg_url: str, redis_url: str, artifact_root: Path, **extra: str) -
     return env
 
 
+def fast_policy(soft_s: float, hard_s: float, **per_step: dict[str, Any]) -> str:
+    """CAMPAIGN_STEP_POLICY with short time limits for every step (so short visibility timeouts are allowed)."""
+    from pipeline.steps import DEFAULT_GRAPH
+
+    policy = {step: {"soft_time_limit_s": soft_s, "time_limit_s": hard_s} for step, _ in DEFAULT_GRAPH}
+    for step, fields in per_step.items():
+        policy[step] = {**policy[step], **fields}
+    return json.dumps(policy)
+
+
 def client_app(redis_url: str) -> Celery:
     """A bare Celery client, as any non-Python-importing client would be: it only knows task names."""
     app = Celery("test-client", broker=redis_url, backend=redis_url)
@@ -76,14 +86,28 @@ def client_app(redis_url: str) -> Celery:
 class WorkerProcess:
     """A `celery worker` subprocess, started here and stopped by its PID."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2, name: str | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        concurrency: int = 2,
+        name: str | None = None,
+        *,
+        queues: str | None = None,
+        beat: bool = False,
+    ) -> None:
         self.env, self.log_path, self.concurrency = env, log_path, concurrency
         self.name = name or f"test-{uuid.uuid4().hex[:6]}"
+        self.queues, self.beat = queues, beat
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, client: Celery) -> None:
         cmd = [sys.executable, "-m", "celery", "-A", "tasks.app", "worker", "-c", str(self.concurrency), "-l", "INFO",
                "-n", f"{self.name}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
+        if self.queues:
+            cmd += ["-Q", self.queues]
+        if self.beat:  # Celery beat inside this worker, as the compose `beat` service would run it
+            cmd += ["-B", "-s", str(self.log_path.with_suffix(".beat"))]
         self.log = self.log_path.open("ab")
         # Its own session: the worker and its pool children form one process group we can kill together.
         self.proc = subprocess.Popen(

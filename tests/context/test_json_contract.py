@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from context.models import (
     ArtifactData,
@@ -120,6 +121,7 @@ def test_a_context_without_optionals_has_only_the_required_keys_and_no_nulls() -
             )
         },
         computed=ComputedData(
+            input_hashes_by_step={},
             quality_checks=[
                 QualityCheckResult(
                     artifact_id="11111111-2222-4333-8444-555555555555",
@@ -129,7 +131,7 @@ def test_a_context_without_optionals_has_only_the_required_keys_and_no_nulls() -
                     message=None,
                     details=None,
                 )
-            ]
+            ],
         ),
     )
     document = dump(ctx)
@@ -146,8 +148,19 @@ def test_an_absent_computed_is_omitted_not_null() -> None:
     assert "computed" not in document
 
 
-def test_computed_always_carries_both_of_its_required_lists() -> None:
-    ctx = CampaignContext.model_validate({**minimal_document(), "computed": {}})
+@pytest.mark.parametrize(
+    "computed", [{}, {"inputHashesByStep": {}}, {"qualityChecks": []}], ids=["empty", "no-checks", "no-hashes"]
+)
+def test_computed_without_both_of_its_required_fields_is_refused(computed: dict[str, object]) -> None:
+    with pytest.raises(ValidationError) as e:
+        CampaignContext.model_validate({**minimal_document(), "computed": computed})
+    missing = {err["loc"][-1] for err in e.value.errors() if err["type"] == "missing"}
+    assert missing == {"inputHashesByStep", "qualityChecks"} - set(computed)
+
+
+def test_computed_carries_both_of_its_required_lists() -> None:
+    document = {**minimal_document(), "computed": {"inputHashesByStep": {}, "qualityChecks": []}}
+    ctx = CampaignContext.model_validate(document)
     assert dump(ctx)["computed"] == {"inputHashesByStep": {}, "qualityChecks": []}
     assert set(dump(ctx)["computed"]) == spec_interfaces()["ComputedData"].required
 

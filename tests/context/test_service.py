@@ -214,7 +214,7 @@ def test_re_attaching_a_ref_drops_the_old_artifact_and_its_quality_checks(
         QualityCheckResult(artifact_id=aid, check_type="loudness", status=QualityStatus.PASSED, timestamp=TIMESTAMP)
         for aid in (old_bgm, plan_id)
     ]
-    checked = first.model_copy(update={"computed": ComputedData(quality_checks=checks)})
+    checked = first.model_copy(update={"computed": ComputedData(input_hashes_by_step={}, quality_checks=checks)})
     redone = service.attach_step_result(checked, "bgm", [artifact("bgm")])
     assert old_bgm not in redone.artifacts
     assert redone.refs["bgmArtifactId"] in redone.artifacts

@@ -18,7 +18,7 @@ ENV_EXAMPLE_TEXT = (ROOT / ".env.example").read_text(encoding="utf-8")
 PREFIX = Settings.model_config["env_prefix"]
 SETTINGS_VARS = {f"{PREFIX}{name}".upper() for name in Settings.model_fields}
 # Read by docker compose only (a command-line flag, the role's password in a URL), never by the code.
-COMPOSE_ONLY_VARS = {"CAMPAIGN_WORKER_CONCURRENCY", "CAMPAIGN_WORKER_DB_PASSWORD"}
+COMPOSE_ONLY_VARS = {"CAMPAIGN_WORKER_CONCURRENCY", "CAMPAIGN_MEDIA_WORKER_CONCURRENCY", "CAMPAIGN_WORKER_DB_PASSWORD"}
 SECRETS = {"POSTGRES_PASSWORD", "CAMPAIGN_WORKER_DB_PASSWORD", "FLOWER_BASIC_AUTH"}
 # A variable set or documented in .env.example, commented out or not: `NAME=...` or `#NAME=...`.
 ENV_LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
@@ -61,7 +61,15 @@ def walk(node: Any, path: str = "") -> list[tuple[str, Any]]:
 
 
 def test_the_stack_has_postgres_redis_a_migration_workers_and_flower(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "worker", "flower"}
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "worker", "media-worker", "beat", "flower"}
+
+
+def test_video_steps_have_their_own_worker_pool_and_one_beat_sweeps(compose: dict[str, Any]) -> None:
+    worker, media = service(compose, "worker")["command"], service(compose, "media-worker")["command"]
+    assert worker[worker.index("-Q") + 1] == "campaign,celery"
+    assert media[media.index("-Q") + 1] == "media"
+    assert service(compose, "beat")["command"] == ["campaign", "beat"]
+    assert "deploy" not in service(compose, "beat")  # one beat: two would sweep twice as often
     assert service(compose, "postgres")["image"].startswith("postgres:16")
     assert service(compose, "redis")["image"].startswith("redis:7")
 

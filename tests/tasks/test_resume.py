@@ -1,10 +1,11 @@
-"""A run whose start message was lost after its row was made is found as stale and finished by resume."""
+"""Runs left behind are found by the sweeper (Celery beat's `campaign.sweep`), resumed, or failed with a reason."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
 
+import pytest
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,10 +14,11 @@ from context.runs import utc_now
 from tests.worker_fixtures import WorkerProcess, wait_for_run
 
 
-def test_a_pending_run_left_behind_is_listed_as_stale_and_completed_by_resume(
-    celery_client: Celery, worker: WorkerProcess, pg_sessions: sessionmaker[Session], registry: ReferenceTypeRegistry
-) -> None:
-    tenant, run_id = uuid.uuid4(), uuid.uuid4()
+def _left_behind(
+    sessions: sessionmaker[Session], registry: ReferenceTypeRegistry, tenant: uuid.UUID, *, sweeps: int = 0
+) -> uuid.UUID:
+    """A pending run whose start was lost after its row was made: its lease ran out an hour ago."""
+    run_id = uuid.uuid4()
     ctx = CampaignContextService(registry).create(
         campaign_id=str(uuid.uuid4()),
         run_id=str(run_id),
@@ -24,17 +26,62 @@ def test_a_pending_run_left_behind_is_listed_as_stale_and_completed_by_resume(
         trigger={"type": "api", "timestamp": utc_now_iso(), "payload": {"brief": "left behind"}},
     )
     an_hour_ago = utc_now() - timedelta(hours=1)
-    with pg_sessions() as s, s.begin():
+    with sessions() as s, s.begin():
         RunRepository(s).add(
             Run(id=run_id, tenant_id=tenant, campaign_id=uuid.UUID(ctx.campaign_id), workflow_name="campaign",
-                status=RunStatus.PENDING.value, context=ctx.to_json_dict(), updated_at=an_hour_ago)
+                status=RunStatus.PENDING.value, context=ctx.to_json_dict(), updated_at=an_hour_ago,
+                lease_expires_at=an_hour_ago, sweeps=sweeps, epoch=1)
         )  # fmt: skip
-    with pg_sessions() as s:
-        stale = RunRepository(s).stale_runs(tenant_id=tenant, older_than=utc_now() - timedelta(minutes=30))
-    assert [r.id for r in stale] == [run_id]
+    return run_id
 
-    celery_client.send_task("campaign.resume_run", args=[str(run_id), str(tenant)]).get(timeout=30)
+
+def test_a_run_whose_lease_expired_is_resumed_by_the_sweeper_and_completes(
+    celery_client: Celery, worker: WorkerProcess, pg_sessions: sessionmaker[Session], registry: ReferenceTypeRegistry
+) -> None:
+    tenant = uuid.uuid4()
+    run_id = _left_behind(pg_sessions, registry, tenant)
+
+    celery_client.send_task("campaign.sweep", queue="campaign")
     run, steps = wait_for_run(pg_sessions, run_id, tenant)
 
     assert run.status == "completed", run.error
+    assert run.epoch == 2  # the sweeper took the run over as a new driver
     assert len(steps) == 12 and {s.outcome for s in steps.values()} == {"executed"}
+
+
+def test_a_run_swept_too_often_without_progress_fails_with_the_reason(
+    celery_client: Celery, worker: WorkerProcess, pg_sessions: sessionmaker[Session], registry: ReferenceTypeRegistry
+) -> None:
+    tenant = uuid.uuid4()
+    run_id = _left_behind(pg_sessions, registry, tenant, sweeps=3)  # CAMPAIGN_MAX_SWEEPS defaults to 3
+
+    celery_client.send_task("campaign.sweep", queue="campaign")
+    run, _ = wait_for_run(pg_sessions, run_id, tenant)
+
+    assert run.status == "failed"
+    assert run.failed_step == "sweeper"
+    assert run.error is not None and "no progress after 3 resumes" in run.error
+
+
+def test_resume_of_a_live_run_is_refused_naming_why(
+    celery_client: Celery, worker: WorkerProcess, pg_sessions: sessionmaker[Session], registry: ReferenceTypeRegistry
+) -> None:
+    tenant = uuid.uuid4()
+    with pg_sessions() as s, s.begin():
+        ctx = CampaignContextService(registry).create(
+            campaign_id=str(uuid.uuid4()), run_id=str(uuid.uuid4()), workflow_name="campaign",
+            trigger={"type": "api", "timestamp": utc_now_iso()},
+        )  # fmt: skip
+        run_id = uuid.UUID(ctx.run_id)
+        RunRepository(s).add(
+            Run(id=run_id, tenant_id=tenant, campaign_id=uuid.UUID(ctx.campaign_id), workflow_name="campaign",
+                status=RunStatus.RUNNING.value, context=ctx.to_json_dict(), epoch=1,
+                lease_expires_at=utc_now() + timedelta(hours=1))
+        )  # fmt: skip
+
+    with pytest.raises(Exception, match=r"is running .*still live, so it cannot be resumed"):
+        celery_client.send_task("campaign.resume_run", args=[str(run_id), str(tenant)]).get(timeout=30)
+
+    with pg_sessions() as s:
+        run = RunRepository(s).get(run_id, tenant_id=tenant)
+        assert run is not None and run.status == "running" and run.epoch == 1  # untouched

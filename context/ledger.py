@@ -1,0 +1,334 @@
+"""The run's ledger: who drives it (epoch), whether it makes progress (lease), and each step's result, recorded once.
+
+Every write here is compare-and-set on the run's status and, for a driver's writes, its epoch: a second
+canvas, a stale redelivery or a writer after a cancel matches no row, and the caller is told so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from context.runs import LIVE_STATUSES, Run, RunRepository, RunStatus, RunStep, StepOutcome, utc_now
+
+_LIVE = [s.value for s in LIVE_STATUSES]
+
+
+@dataclass(frozen=True)
+class RunView:
+    """What a step task needs of its run: whether it may act, the starting context, recorded results."""
+
+    status: str
+    epoch: int
+    context: dict[str, Any] | None
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    forced: frozenset[str] = frozenset()
+    sweeps: int = 0
+
+    @property
+    def live(self) -> bool:
+        return self.status in _LIVE
+
+
+@dataclass(frozen=True)
+class StepStart:
+    view: RunView
+    attempts: int = 0
+    stale: str | None = None  # why this delivery must not act: the run ended, or another epoch drives it
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Tenant-scoped reads and compare-and-set writes for the run driver; the caller owns the transaction."""
+
+    session: Session
+
+    @property
+    def _repo(self) -> RunRepository:
+        return RunRepository(self.session)
+
+    def _insert(self) -> Any:
+        return postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+    def view(self, run_id: uuid.UUID, tenant_id: uuid.UUID, *, lock: bool = False) -> RunView | None:
+        self._repo._scope(tenant_id)
+        stmt = select(Run.status, Run.epoch, Run.context, Run.forced_steps, Run.sweeps).where(
+            Run.id == run_id, Run.tenant_id == tenant_id
+        )
+        if lock:  # serialises against a concurrent cancel or completion
+            stmt = stmt.with_for_update()
+        row = self.session.execute(stmt).one_or_none()
+        if row is None:
+            return None
+        results = self.session.execute(
+            select(RunStep.step_id, RunStep.result).where(
+                RunStep.run_id == run_id, RunStep.tenant_id == tenant_id, RunStep.result.is_not(None)
+            )
+        )
+        recorded = {r.step_id: r.result for r in results}
+        return RunView(row.status, row.epoch, row.context, recorded, frozenset(row.forced_steps or ()), row.sweeps)
+
+    def start_step(
+        self,
+        run_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        step_id: str,
+        epoch: int,
+        *,
+        queue: str | None,
+        hostname: str | None,
+        task_id: str | None,
+        lease: timedelta,
+    ) -> StepStart:
+        """Check this delivery may act; if the step has no recorded result, count an attempt and extend the lease."""
+        view = self.view(run_id, tenant_id, lock=True)
+        if view is None:
+            return StepStart(RunView("missing", -1, None), stale="the run does not exist")
+        if not view.live:
+            return StepStart(view, stale=f"the run is {view.status}")
+        if view.epoch != epoch:
+            return StepStart(view, stale=f"epoch {epoch} is stale; the run is driven by epoch {view.epoch}")
+        if step_id in view.results:
+            return StepStart(view)
+        now = utc_now()
+        values = {
+            "run_id": run_id,
+            "step_id": step_id,
+            "tenant_id": tenant_id,
+            "outcome": StepOutcome.RUNNING.value,
+            "reason": None,
+            "attempts": 1,
+            "updated_at": now,
+            "epoch": epoch,
+            "queue": queue,
+            "hostname": hostname,
+            "task_id": task_id,
+            "started_at": now,
+            "finished_at": None,
+        }
+        insert = self._insert()(RunStep).values(**values)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[RunStep.run_id, RunStep.step_id],
+            set_={k: insert.excluded[k] for k in values if k not in ("run_id", "step_id", "tenant_id", "attempts")}
+            | {"attempts": RunStep.attempts + 1},
+        ).returning(RunStep.attempts)
+        attempts = int(self.session.execute(stmt).scalar_one())
+        self._extend_lease(run_id, tenant_id, now + lease, status=RunStatus.RUNNING)
+        return StepStart(view, attempts)
+
+    def touch(self, run_id: uuid.UUID, tenant_id: uuid.UUID, lease: timedelta) -> None:
+        """The run's driver is alive (it just sent steps): keep the sweeper away for `lease`."""
+        self._repo._scope(tenant_id)
+        self.session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_(_LIVE))
+            .values(
+                lease_expires_at=case(
+                    (Run.lease_expires_at > utc_now() + lease, Run.lease_expires_at), else_=utc_now() + lease
+                )
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    def _extend_lease(
+        self, run_id: uuid.UUID, tenant_id: uuid.UUID, until: datetime, *, status: RunStatus, progress: bool = False
+    ) -> None:
+        values: dict[str, Any] = {
+            "lease_expires_at": case((Run.lease_expires_at > until, Run.lease_expires_at), else_=until),
+            "status": status.value,
+            "updated_at": utc_now(),
+        }
+        if progress:
+            values["sweeps"] = 0
+        self.session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_(_LIVE))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    def record(
+        self,
+        run_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        step_id: str,
+        epoch: int,
+        outcome: StepOutcome,
+        reason: str,
+        result: dict[str, Any],
+        *,
+        lease: timedelta,
+    ) -> bool:
+        """Record the step's result once; False when it was already recorded or the run is not live."""
+        view = self.view(run_id, tenant_id, lock=True)
+        if view is None or not view.live or step_id in view.results:
+            return False
+        now = utc_now()
+        values = {
+            "run_id": run_id,
+            "step_id": step_id,
+            "tenant_id": tenant_id,
+            "outcome": outcome.value,
+            "reason": reason,
+            "attempts": 1,
+            "updated_at": now,
+            "epoch": epoch,
+            "result": result,
+            "finished_at": now,
+        }
+        insert = self._insert()(RunStep).values(**values)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[RunStep.run_id, RunStep.step_id],
+            set_={k: insert.excluded[k] for k in ("outcome", "reason", "updated_at", "epoch", "result", "finished_at")},
+            where=RunStep.result.is_(None),  # first writer wins
+        ).returning(RunStep.step_id)
+        recorded = self.session.execute(stmt).first() is not None
+        if recorded:
+            self._extend_lease(run_id, tenant_id, now + lease, status=RunStatus.RUNNING, progress=True)
+        return recorded
+
+    def claim(self, run_id: uuid.UUID, tenant_id: uuid.UUID, step_ids: list[str], epoch: int) -> list[str]:
+        """The steps of `step_ids` this epoch may send: each is claimed once per epoch, never once recorded."""
+        claimed = []
+        now = utc_now()
+        for step_id in step_ids:
+            values = {
+                "run_id": run_id,
+                "step_id": step_id,
+                "tenant_id": tenant_id,
+                "outcome": StepOutcome.QUEUED.value,
+                "reason": None,
+                "attempts": 0,
+                "updated_at": now,
+                "dispatched_epoch": epoch,
+            }
+            insert = self._insert()(RunStep).values(**values)
+            stmt = insert.on_conflict_do_update(
+                index_elements=[RunStep.run_id, RunStep.step_id],
+                set_={"dispatched_epoch": epoch, "updated_at": now},
+                where=(RunStep.result.is_(None))
+                & ((RunStep.dispatched_epoch.is_(None)) | (RunStep.dispatched_epoch != epoch)),
+            ).returning(RunStep.step_id)
+            if self.session.execute(stmt).first() is not None:
+                claimed.append(step_id)
+        return claimed
+
+    def finish(
+        self,
+        run_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        *,
+        status: RunStatus,
+        epoch: int | None,
+        context: dict[str, Any] | None,
+        error: str | None = None,
+        failed_step: str | None = None,
+    ) -> bool:
+        """End a live run (completed, failed, cancelled); with `epoch`, only as that epoch's driver."""
+        self._repo._scope(tenant_id)
+        stmt = update(Run).where(Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_(_LIVE))
+        if status is RunStatus.CANCELLED:  # a queued run can be cancelled too
+            stmt = update(Run).where(
+                Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_([*_LIVE, RunStatus.QUEUED.value])
+            )
+        if epoch is not None:
+            stmt = stmt.where(Run.epoch == epoch)
+        values: dict[str, Any] = {
+            "status": status.value,
+            "finished_at": utc_now(),
+            "updated_at": utc_now(),
+            "lease_expires_at": None,
+            "error": error,
+            "failed_step": failed_step,
+        }
+        if context is not None:
+            values["context"] = context
+        result = self.session.execute(stmt.values(**values).execution_options(synchronize_session=False))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def fail_step(self, run_id: uuid.UUID, tenant_id: uuid.UUID, step_id: str, reason: str) -> None:
+        self._repo.record_step(run_id, step_id, StepOutcome.FAILED, reason, tenant_id=tenant_id)
+        self.session.execute(
+            update(RunStep)
+            .where(RunStep.run_id == run_id, RunStep.step_id == step_id, RunStep.tenant_id == tenant_id)
+            .values(finished_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+
+    def new_epoch(
+        self,
+        run_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        *,
+        from_statuses: tuple[RunStatus, ...],
+        lease: timedelta,
+        expected_epoch: int | None = None,
+        sweep: bool = False,
+    ) -> int | None:
+        """Take over the run as a new driver (launch, resume, sweep); None when it is not in `from_statuses`."""
+        self._repo._scope(tenant_id)
+        stmt = update(Run).where(
+            Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_([s.value for s in from_statuses])
+        )
+        if expected_epoch is not None:
+            stmt = stmt.where(Run.epoch == expected_epoch)
+        if sweep:  # progress since the sweeper looked renews the lease: then the run is left alone
+            stmt = stmt.where(Run.lease_expires_at < utc_now())
+        values: dict[str, Any] = {
+            "epoch": Run.epoch + 1,
+            "status": RunStatus.PENDING.value,
+            "error": None,
+            "failed_step": None,
+            "finished_at": None,
+            "updated_at": utc_now(),
+            "lease_expires_at": utc_now() + lease,
+        }
+        values["sweeps"] = Run.sweeps + 1 if sweep else literal(0)
+        row = self.session.execute(stmt.values(**values).returning(Run.epoch)).first()
+        return None if row is None else int(row[0])
+
+    def lock_tenant(self, tenant_id: uuid.UUID) -> None:
+        """Serialise admission decisions of one tenant (fair share) across workers, for this transaction."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(str(tenant_id), 0))))
+
+    def admit(self, tenant_id: uuid.UUID, cap: int, lease: timedelta) -> list[tuple[uuid.UUID, int]]:
+        """Move the tenant's oldest queued runs to pending while it runs fewer than `cap`; (run, epoch) each."""
+        self.lock_tenant(tenant_id)
+        self._repo._scope(tenant_id)
+        live = self.session.scalar(
+            select(func.count()).select_from(Run).where(Run.tenant_id == tenant_id, Run.status.in_(_LIVE))
+        )
+        free = cap - int(live or 0)
+        if free <= 0:
+            return []
+        queued = self.session.scalars(
+            select(Run.id)
+            .where(Run.tenant_id == tenant_id, Run.status == RunStatus.QUEUED.value)
+            .order_by(Run.created_at, Run.id)
+            .limit(free)
+        ).all()
+        admitted = []
+        for run_id in queued:
+            epoch = self.new_epoch(run_id, tenant_id, from_statuses=(RunStatus.QUEUED,), lease=lease)
+            if epoch is not None:
+                admitted.append((run_id, epoch))
+        return admitted
+
+    def sweep_candidates(self) -> list[tuple[uuid.UUID | None, uuid.UUID, str]]:
+        """(run, tenant, 'expired') for live runs whose lease ran out; (None, tenant, 'queued') per waiting tenant."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            rows = self.session.execute(text("SELECT run_id, tenant_id, kind FROM app.sweep_candidates()"))
+            return [(r.run_id, r.tenant_id, r.kind) for r in rows]
+        now = utc_now()
+        expired = self.session.execute(
+            select(Run.id, Run.tenant_id).where(Run.status.in_(_LIVE), Run.lease_expires_at < now)
+        )
+        queued = self.session.execute(select(Run.tenant_id).where(Run.status == RunStatus.QUEUED.value).distinct())
+        return [(r.id, r.tenant_id, "expired") for r in expired] + [(None, r.tenant_id, "queued") for r in queued]

@@ -1,0 +1,134 @@
+"""Drive a run along its step graph from the ledger: send each step when its inputs are recorded, complete it.
+
+No chords, no level barriers: after a step's result is recorded, every step whose producers all have
+recorded results is claimed for this epoch (once) and sent; the last recording completes the run.
+Steps of runs in progress are sent with a higher priority than new runs' first steps and start messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from context.errors import ContextError
+from context.ledger import Ledger, RunView
+from context.models import CampaignContext
+from context.runs import RunStatus
+from context.service import decode_context
+from pipeline.delta import compose
+from pipeline.graph import StepGraph
+from tasks.app import app, settings
+from tasks.worker import Resources, resources
+
+log = logging.getLogger(__name__)
+
+START_PRIORITY = 9  # Redis: 0 is served first; a new run's start waits behind steps of runs in progress
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.run_lease_s)
+
+
+def step_priority(graph: StepGraph, step_id: str) -> int:
+    """Deeper steps first: a run that has started is finished before new runs advance."""
+    depth = next(i for i, level in enumerate(graph.levels) if step_id in level)
+    return max(0, START_PRIORITY - 1 - depth)
+
+
+def context_of(view: RunView, graph: StepGraph, run_id: str) -> CampaignContext:
+    """The run's starting context with every recorded step result applied, in graph order."""
+    return compose(decode_context(run_id, view.context), graph.step_ids, view.results)
+
+
+def send_step(res: Resources, run_id: str, tenant_id: str, step_id: str, epoch: int) -> None:
+    policy = res.graph[step_id].policy
+    ids = {"run_id": run_id, "tenant_id": tenant_id, "epoch": epoch}
+    app.send_task(
+        f"campaign.{step_id}",
+        kwargs=ids,
+        queue=policy.queue,
+        priority=step_priority(res.graph, step_id),
+        soft_time_limit=policy.soft_time_limit_s,
+        time_limit=policy.time_limit_s,
+        # A failure the step's own boundary could not record (hard time limit, killed process) still ends the run.
+        link_error=app.signature("campaign.step_failed", kwargs={**ids, "step_id": step_id}, queue=policy.queue),
+    )
+
+
+def advance(run_id: str, tenant_id: str, epoch: int) -> None:
+    """Send every step that is ready and not yet sent in this epoch; complete the run when all are recorded."""
+    res = resources()
+    run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
+    with res.sessions() as session, session.begin():
+        ledger = Ledger(session)
+        # Locks the run row first, as every writer does: one lock order, no deadlocks between steps.
+        view = ledger.view(run_uuid, tenant_uuid, lock=True)
+        if view is None or not view.live or view.epoch != epoch:
+            log.info("not advancing: run moved on", extra={"run_id": run_id, "epoch": epoch})
+            return
+        recorded = set(view.results)
+        if recorded >= set(res.graph.step_ids):
+            ctx = context_of(view, res.graph, run_id)
+            done = ledger.finish(
+                run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict()
+            )
+            if done:
+                log.info("run completed", extra={"run_id": run_id, "tenant_id": tenant_id})
+            ready: list[str] = []
+        else:
+            done = False
+            ready = [
+                s
+                for s in res.graph.step_ids
+                if s not in recorded and {res.graph.producer_of(t) for t in res.graph[s].reads} <= recorded
+            ]
+            ready = ledger.claim(run_uuid, tenant_uuid, ready, epoch)
+            if ready:
+                ledger.touch(run_uuid, tenant_uuid, lease())
+    for step_id in ready:
+        send_step(res, run_id, tenant_id, step_id, epoch)
+    if done:
+        admit_next(tenant_id)
+
+
+def admit_next(tenant_id: str) -> None:
+    """A run of the tenant ended (or arrived): start its oldest queued runs while it is under its cap."""
+    res = resources()
+    with res.sessions() as session, session.begin():
+        admitted = Ledger(session).admit(uuid.UUID(tenant_id), settings.tenant_max_running, lease())
+    for run_uuid, epoch in admitted:
+        log.info("run admitted", extra={"run_id": str(run_uuid), "tenant_id": tenant_id, "epoch": epoch})
+        advance(str(run_uuid), tenant_id, epoch)
+
+
+def fail_run(run_id: str, tenant_id: str, step_id: str, reason: str, epoch: int | None) -> bool:
+    """Mark the run failed with the step and reason, keeping what was recorded; False if it was not live."""
+    res = resources()
+    log.error("run failed", extra={"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id, "error": reason})
+    run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
+    with res.sessions() as session, session.begin():
+        ledger = Ledger(session)
+        view = ledger.view(run_uuid, tenant_uuid, lock=True)
+        if view is None or not view.live:
+            return False
+        partial: dict[str, Any] | None
+        try:
+            partial = context_of(view, res.graph, run_id).to_json_dict()
+        except ContextError:
+            partial = None  # the stored context itself is the problem: keep it as it is
+        failed = ledger.finish(
+            run_uuid,
+            tenant_uuid,
+            status=RunStatus.FAILED,
+            epoch=epoch,
+            context=partial,
+            error=reason[:4000],
+            failed_step=step_id,
+        )
+        if failed and step_id in res.graph.specs:
+            ledger.fail_step(run_uuid, tenant_uuid, step_id, reason[:4000])
+    if failed:
+        admit_next(tenant_id)
+    return failed
