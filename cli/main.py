@@ -25,10 +25,8 @@ cli.add_typer(db_cli, name="db")
 out = Console()
 err = Console(stderr=True)
 
-DEMO_PAYLOAD: dict[str, Any] = {
-    "brief": "Spin the wheel for a summer discount. Bright, playful, beach colours.",
-    "steps": {"plan": {"buttons": ["Spin", "Skip"]}, "bgm": {"mood": "upbeat", "tempo_bpm": 124}},
-}
+# Only a brief: the plan reads title, palette, mood, tempo, buttons and the winner from its words.
+DEMO_PAYLOAD: dict[str, Any] = {"brief": "Spin the wheel for a summer discount. Bright, playful, beach colours."}
 
 TenantOpt = Annotated[
     uuid.UUID | None, typer.Option("--tenant", envvar="CAMPAIGN_TENANT", help="Tenant id (default: the local tenant).")

@@ -11,9 +11,15 @@ _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def sniff(data: bytes) -> str | None:
-    """The format of `data`: "png", "gif", "wav", "zip", "json" (an object or array), or None."""
+    """The format of `data`: "png", "jpeg", "gif", "mp4", "webm", "wav", "zip", "json" (object or array), or None."""
     if data.startswith(_PNG_MAGIC):
         return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if len(data) >= 12 and data[4:8] == b"ftyp":  # ISO base media (MP4, MOV): the ftyp box comes first
+        return "mp4"
+    if data.startswith(b"\x1a\x45\xdf\xa3"):  # EBML header: WebM / Matroska
+        return "webm"
     if data.startswith(_GIF_MAGICS):
         return "gif"
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WAVE":
