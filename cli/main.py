@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from cli.open_cmd import open_run
 from context.errors import BaseRunNotFoundError, ContextError
 from context.settings import Settings
 
@@ -22,6 +23,7 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 0, 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 db_cli = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
 cli.add_typer(db_cli, name="db")
+cli.command("open")(open_run)
 out = Console()
 err = Console(stderr=True)
 
@@ -218,6 +220,7 @@ def show(
 ) -> None:
     """Show a run's status and, per step, executed or reused and why."""
     from cli.render import steps_table
+    from cli.summary import print_summary
     from tasks import client
     from tasks.worker import resources
 
@@ -229,6 +232,7 @@ def show(
             sys.stdout.write(json.dumps(snap.run.context) + "\n")  # exactly what is stored, nothing else on stdout
             return
         out.print(steps_table(snap.run, snap.steps, resources().graph))
+        print_summary(snap.run.context, out)
         if snap.run.error:
             out.print(f"[red]failed at {snap.run.failed_step}:[/] {snap.run.error}", highlight=False)
 
