@@ -13,6 +13,7 @@ import re
 import shutil
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,10 @@ def test_a_bundle_member_that_would_leave_the_folder_is_refused_before_writing(t
 # In the browser
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium under Playwright. Called inside each test, so a missing browser fails the test
+    itself (not a fixture's setup) with a message saying what to install."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`; "
@@ -120,8 +123,10 @@ def browser() -> Iterator[Any]:
 
     with sync_playwright() as pw:
         instance = pw.chromium.launch(executable_path=str(CHROMIUM))
-        yield instance
-        instance.close()
+        try:
+            yield instance
+        finally:
+            instance.close()
 
 
 class Page:
@@ -165,7 +170,12 @@ class Page:
         return path
 
 
-def test_the_game_plays_in_chromium_lose_then_win_on_a_phone(browser: Any, summer: Played) -> None:
+def test_the_game_plays_in_chromium_lose_then_win_on_a_phone(summer: Played) -> None:
+    with chromium() as browser:
+        _play_lose_replay_win(browser, summer)
+
+
+def _play_lose_replay_win(browser: Any, summer: Played) -> None:
     config = summer.config
     tries = config["rules"]["tries"]
     wrong = [b["id"] for b in config["buttons"] if b["outcome"] == "lose"]
@@ -229,14 +239,15 @@ def test_the_game_plays_in_chromium_lose_then_win_on_a_phone(browser: Any, summe
     view.context.close()
 
 
-def test_two_briefs_make_games_that_look_different(browser: Any, summer: Played, halloween: Played) -> None:
+def test_two_briefs_make_games_that_look_different(summer: Played, halloween: Played) -> None:
     shots = []
-    for played, name in ((summer, "summer"), (halloween, "halloween")):
-        view = Page(browser, played)
-        view.start()
-        shots.append(Image.open(view.shot(f"brief-{name}", "#game")).convert("RGB"))
-        assert view.errors == []
-        view.context.close()
+    with chromium() as browser:
+        for played, name in ((summer, "summer"), (halloween, "halloween")):
+            view = Page(browser, played)
+            view.start()
+            shots.append(Image.open(view.shot(f"brief-{name}", "#game")).convert("RGB"))
+            assert view.errors == []
+            view.context.close()
     assert halloween.config["title"] == "Halloween Treasure Hunt"
     # The mean per-channel difference of the two games: 0 is identical, a palette swap is tens.
     assert shots[0].size == shots[1].size
