@@ -83,7 +83,7 @@ def _animation(artifact_type: str, style: str, base_type: str | None) -> Generat
         base = inputs.read(base_type) if base_type else None
         if base is not None and palette:
             # The key colour is for segmentation, not for people: the video shows the buttons in the palette.
-            base = media.paint_buttons(base, palette[0])
+            base = media.paint_buttons(base, palette[-1])
         gif = media.render_animation(
             base_png=base, seed=f"{plan_doc['title']}/{style}", frames=frames, style=style, palette=palette
         )
