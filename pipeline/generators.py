@@ -101,7 +101,7 @@ def button_segmentation(inputs: StepInputs) -> list[GeneratedOutput]:
 def bgm(inputs: StepInputs) -> list[GeneratedOutput]:
     plan_doc = inputs.read_json("plan")
     mood = str(inputs.params.get("mood") or plan_doc["mood"])
-    tempo = int(inputs.params.get("tempo_bpm") or plan_doc.get("tempoBpm", 120))
+    tempo = int(_param_or(inputs, "tempo_bpm", plan_doc.get("tempoBpm", 120)))
     seconds = float(inputs.params.get("seconds", 4.0))
     wav = media.synth_bgm(mood=mood, tempo_bpm=tempo, seconds=seconds)
     meta = {"mediaType": "audio/wav", "mood": mood, "tempoBpm": tempo, "seconds": seconds}
@@ -150,9 +150,15 @@ def game_config(inputs: StepInputs) -> list[GeneratedOutput]:
             "win": inputs.params.get("win_text") or planned.get("win") or "You win!",
             "lose": inputs.params.get("lose_text") or planned.get("lose") or "Try again!",
         },
-        "rules": {"tries": int(inputs.params.get("tries") or plan_doc.get("tries") or 1)},
+        "rules": {"tries": int(_param_or(inputs, "tries", plan_doc.get("tries", 1)))},
     }
     return [_json_output("game_config", document)]
+
+
+def _param_or(inputs: StepInputs, name: str, planned: Any) -> Any:
+    # An explicit param wins even when falsy (0 is then refused by whoever checks it, not silently replaced).
+    value = inputs.params.get(name)
+    return planned if value is None else value
 
 
 def button_ids(labels: list[str]) -> list[str]:

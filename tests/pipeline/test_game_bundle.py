@@ -67,3 +67,14 @@ def test_two_briefs_make_games_that_differ_in_every_visible_part(
         assert summer[name] != spooky[name], name
     labels = [[b["label"] for b in json.loads(f["config.json"])["buttons"]] for f in (summer, spooky)]
     assert labels == [["Spin red", "Spin gold", "Spin blue"], ["Gold chest", "Iron chest", "Oak chest"]]
+
+
+def test_game_config_params_override_the_plan_tries_and_texts(
+    executor: StepExecutor, graph: StepGraph, service: CampaignContextService, store: LocalArtifactStore
+) -> None:
+    payload = {"brief": SUMMER, "steps": {"game_config": {"tries": 1, "win_text": "Yes!", "lose_text": "No."}}}
+    only = {"plan", "intro_image", "button_segmentation", "bgm", "sfx", "audio_manifest", "game_config"}
+    ctx, _ = run_steps(executor, graph, fresh_context(service, payload), only=only)
+    config = json.loads(_read(ctx, store, "gameConfigArtifactId"))
+    assert config["rules"] == {"tries": 1}
+    assert config["messages"] == {"win": "Yes!", "lose": "No."}
