@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from cli.open_cmd import open_run
 from context.errors import BaseRunNotFoundError, ContextError
 from context.settings import Settings
 
@@ -22,13 +23,12 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 0, 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 db_cli = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
 cli.add_typer(db_cli, name="db")
+cli.command("open")(open_run)
 out = Console()
 err = Console(stderr=True)
 
-DEMO_PAYLOAD: dict[str, Any] = {
-    "brief": "Spin the wheel for a summer discount. Bright, playful, beach colours.",
-    "steps": {"plan": {"buttons": ["Spin", "Skip"]}, "bgm": {"mood": "upbeat", "tempo_bpm": 124}},
-}
+# Only a brief: the plan reads title, palette, mood, tempo, buttons and the winner from its words.
+DEMO_PAYLOAD: dict[str, Any] = {"brief": "Spin the wheel for a summer discount. Bright, playful, beach colours."}
 
 TenantOpt = Annotated[
     uuid.UUID | None, typer.Option("--tenant", envvar="CAMPAIGN_TENANT", help="Tenant id (default: the local tenant).")
@@ -224,6 +224,7 @@ def show(
     Exits 5 for a failed or cancelled run, so scripts can tell.
     """
     from cli.render import step_records, steps_table
+    from cli.summary import print_summary
     from tasks import client
     from tasks.worker import resources
 
@@ -238,6 +239,7 @@ def show(
             sys.stdout.write(json.dumps(document) + "\n")
         else:
             out.print(steps_table(snap.run, snap.steps, graph))
+            print_summary(snap.run.context, out)
         if snap.run.status in ("failed", "cancelled"):
             raise fail(f"run {run_id} {snap.run.status} at {snap.run.failed_step or '-'}: {snap.run.error}",
                        EXIT_RUN_FAILED)  # fmt: skip

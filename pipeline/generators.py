@@ -6,20 +6,13 @@ audio services (see pipeline.plugins), without touching the executor.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 from typing import Any
 
 from pipeline import media
+from pipeline.brief import read_brief
 from pipeline.steps import GeneratedOutput, Generator, StepInputs
-
-DEFAULT_BUTTONS = ["Play", "Spin"]
-_PALETTES = (
-    ["#1b1f3b", "#ff6f59", "#f7c548"],
-    ["#0b3954", "#087e8b", "#bfd7ea"],
-    ["#2d1e2f", "#f15946", "#f9c22e"],
-    ["#1a535c", "#4ecdc4", "#ffe66d"],
-)
 
 
 def _json_output(artifact_type: str, document: Any) -> GeneratedOutput:
@@ -27,26 +20,47 @@ def _json_output(artifact_type: str, document: Any) -> GeneratedOutput:
     return GeneratedOutput(artifact_type, data, ".json", {"mediaType": "application/json", "bytes": len(data)})
 
 
-def _digest(text: str) -> int:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
-
-
 def plan(inputs: StepInputs) -> list[GeneratedOutput]:
+    """The campaign's plan, read from the brief's words (pipeline.brief); each param given overrides its part."""
     brief = inputs.params.get("brief", "An interactive campaign")
     brief_text = brief if isinstance(brief, str) else json.dumps(brief, sort_keys=True)
-    buttons = inputs.params.get("buttons", DEFAULT_BUTTONS)
+    reading = read_brief(brief_text)
+    buttons = inputs.params.get("buttons", reading.buttons)
     if not isinstance(buttons, list) or not buttons or not all(isinstance(b, str) and b for b in buttons):
         raise ValueError("params.buttons must be a non-empty list of labels")
-    title = str(inputs.params.get("title") or brief_text.split(".")[0][:60] or "Campaign")
+    winner = _winner(inputs.params.get("winning_button"), buttons, default=reading.winner_seed)
+    palette = inputs.params.get("palette", reading.palette)
+    if not isinstance(palette, list) or not palette or not all(isinstance(c, str) for c in palette):
+        raise ValueError("params.palette must be a non-empty list of '#rrggbb' colours")
+    prize = reading.prize
     document = {
-        "title": title,
+        "title": str(inputs.params.get("title") or reading.title),
         "brief": brief,
-        "palette": _PALETTES[_digest(brief_text) % len(_PALETTES)],
-        "buttons": [{"label": label, "outcome": "win" if i == 0 else "lose"} for i, label in enumerate(buttons)],
-        "mood": str(inputs.params.get("mood", "upbeat")),
+        "theme": reading.theme,
+        "palette": palette,
+        "buttons": [{"label": label, "outcome": "win" if i == winner else "lose"} for i, label in enumerate(buttons)],
+        "mood": str(inputs.params.get("mood") or reading.mood),
+        "tempoBpm": int(inputs.params.get("tempo_bpm", reading.tempo_bpm)),
+        "tries": int(inputs.params.get("tries", reading.tries)),
+        "prize": prize,
+        "messages": {
+            "win": f"You won the {prize}!" if prize else "You win!",
+            "lose": "No luck this time. Play again!",
+        },
         "scenes": ["intro", "game", "outcome_win", "outcome_lose"],
     }
     return [_json_output("plan", document)]
+
+
+def _winner(choice: Any, buttons: list[str], *, default: int) -> int:
+    """The winning button's index from a label or a 0-based index; none given: `default` modulo the count."""
+    if choice is None:
+        return default % len(buttons)
+    if isinstance(choice, str) and choice in buttons:
+        return buttons.index(choice)
+    if isinstance(choice, int) and not isinstance(choice, bool) and 0 <= choice < len(buttons):
+        return choice
+    raise ValueError(f"params.winning_button must be one of the labels {buttons} or an index below {len(buttons)}")
 
 
 def intro_image(inputs: StepInputs) -> list[GeneratedOutput]:
@@ -65,13 +79,16 @@ def _animation(artifact_type: str, style: str, base_type: str | None) -> Generat
     def generate(inputs: StepInputs) -> list[GeneratedOutput]:
         plan_doc = inputs.read_json("plan")
         frames = int(inputs.params.get("frames", 12))
+        palette = plan_doc.get("palette") or None
+        base = inputs.read(base_type) if base_type else None
+        if base is not None and palette:
+            # The key colour is for segmentation, not for people: the video shows the buttons in the palette.
+            base = media.paint_buttons(base, palette[-1])
         gif = media.render_animation(
-            base_png=inputs.read(base_type) if base_type else None,
-            seed=f"{plan_doc['title']}/{style}",
-            frames=frames,
-            style=style,
+            base_png=base, seed=f"{plan_doc['title']}/{style}", frames=frames, style=style, palette=palette
         )
-        return [GeneratedOutput(artifact_type, gif, ".gif", {"mediaType": "image/gif", "frames": frames})]
+        meta = {"mediaType": "image/gif", "frames": frames, "durationMs": frames * media.FRAME_MS}
+        return [GeneratedOutput(artifact_type, gif, ".gif", meta)]
 
     return generate
 
@@ -82,8 +99,9 @@ def button_segmentation(inputs: StepInputs) -> list[GeneratedOutput]:
 
 
 def bgm(inputs: StepInputs) -> list[GeneratedOutput]:
-    mood = str(inputs.params.get("mood") or inputs.read_json("plan")["mood"])
-    tempo = int(inputs.params.get("tempo_bpm", 120))
+    plan_doc = inputs.read_json("plan")
+    mood = str(inputs.params.get("mood") or plan_doc["mood"])
+    tempo = int(_param_or(inputs, "tempo_bpm", plan_doc.get("tempoBpm", 120)))
     seconds = float(inputs.params.get("seconds", 4.0))
     wav = media.synth_bgm(mood=mood, tempo_bpm=tempo, seconds=seconds)
     meta = {"mediaType": "audio/wav", "mood": mood, "tempoBpm": tempo, "seconds": seconds}
@@ -108,25 +126,48 @@ def audio_manifest(inputs: StepInputs) -> list[GeneratedOutput]:
 
 
 def game_config(inputs: StepInputs) -> list[GeneratedOutput]:
+    """What the game plays: buttons on their segmented regions, the winner, tries and texts from the plan."""
     plan_doc = inputs.read_json("plan")
     boxes = inputs.read_json("button_segmentation")["buttons"]
     audio = inputs.read_json("audio_manifest")
+    ids = button_ids([spec["label"] for spec in plan_doc["buttons"]])
     buttons = [
-        {**box, "label": spec["label"], "outcome": spec["outcome"]}
-        for box, spec in zip(boxes, plan_doc["buttons"], strict=False)
+        {**box, "id": button_id, "label": spec["label"], "outcome": spec["outcome"]}
+        for box, spec, button_id in zip(boxes, plan_doc["buttons"], ids, strict=False)
     ]
+    winners = [b["id"] for b in buttons if b["outcome"] == "win"]
+    if not winners:
+        raise ValueError(f"the winning button of the plan was not found in the image ({len(boxes)} regions found)")
+    planned = plan_doc.get("messages") or {}
     document = {
         "title": plan_doc["title"],
+        "palette": plan_doc["palette"],
         "buttons": buttons,
+        "winningButton": winners[0],
         "audio": {"bgm": audio["bgm"]["hash"]},
         "sfx": audio["sfx"]["sprites"],
         "messages": {
-            "win": inputs.params.get("win_text", "You win!"),
-            "lose": inputs.params.get("lose_text", "Try again!"),
+            "win": inputs.params.get("win_text") or planned.get("win") or "You win!",
+            "lose": inputs.params.get("lose_text") or planned.get("lose") or "Try again!",
         },
-        "rules": {"tries": int(inputs.params.get("tries", 1))},
+        "rules": {"tries": int(_param_or(inputs, "tries", plan_doc.get("tries", 1)))},
     }
     return [_json_output("game_config", document)]
+
+
+def _param_or(inputs: StepInputs, name: str, planned: Any) -> Any:
+    # An explicit param wins even when falsy (0 is then refused by whoever checks it, not silently replaced).
+    value = inputs.params.get(name)
+    return planned if value is None else value
+
+
+def button_ids(labels: list[str]) -> list[str]:
+    """A stable id per label ("Spin red" -> "spin-red"), made unique by its position where two labels clash."""
+    ids: list[str] = []
+    for i, label in enumerate(labels):
+        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:48] or f"button-{i}"
+        ids.append(slug if slug not in ids else f"{slug}-{i}")
+    return ids
 
 
 def game_bundle(inputs: StepInputs) -> list[GeneratedOutput]:
@@ -134,7 +175,9 @@ def game_bundle(inputs: StepInputs) -> list[GeneratedOutput]:
     bundle = media.build_game_zip(
         config=inputs.read_json("game_config"),
         intro_png=inputs.read("intro_image"),
-        intro_gif=inputs.read("intro_video"),
+        intro_video=inputs.read("intro_video"),
+        win_video=inputs.read("outcome_win_video"),
+        lose_video=inputs.read("outcome_lose_video"),
         bgm_wav=inputs.read_object(audio["bgm"]["uri"], audio["bgm"]["hash"]),
         sfx_wav=inputs.read_object(audio["sfx"]["uri"], audio["sfx"]["hash"]),
     )

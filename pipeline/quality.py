@@ -139,12 +139,31 @@ def _bundle_check(artifact_id: str, data: bytes) -> list[QualityCheckResult]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = zf.namelist()
         bad = zf.testzip()
-    if bad is not None or "index.html" not in names:
-        problem = f"corrupt entry {bad}" if bad else "no index.html"
+        # A manifest.json is optional (custom generators may not write one); when present it must be true.
+        mismatched = _manifest_mismatches(zf) if bad is None and "manifest.json" in names else []
+    problem = None
+    if bad is not None:
+        problem = f"corrupt entry {bad}"
+    elif "index.html" not in names:
+        problem = "no index.html"
+    elif mismatched:
+        problem = f"manifest.json does not match {', '.join(mismatched)}"
+    if problem:
         return [_result(artifact_id, "bundle", QualityStatus.FAILED, problem, entries=names)]
     return [
         _result(artifact_id, "bundle", QualityStatus.PASSED, f"{len(names)} entries with index.html", entries=names)
     ]
+
+
+def _manifest_mismatches(zf: zipfile.ZipFile) -> list[str]:
+    """Files whose sha256 differs from what manifest.json says, or that only one of the two names."""
+    try:
+        listed = json.loads(zf.read("manifest.json"))["files"]
+        expected = {name: entry["sha256"] for name, entry in listed.items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ["manifest.json (unreadable)"]
+    actual = {n: sha256_hex(zf.read(n)) for n in zf.namelist() if n != "manifest.json"}
+    return sorted(n for n in expected.keys() | actual.keys() if expected.get(n) != actual.get(n))
 
 
 _CONTENT: dict[str, Callable[[str, bytes], list[QualityCheckResult]]] = {

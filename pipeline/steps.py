@@ -79,7 +79,10 @@ DEFAULT_GRAPH: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sfx", ("plan",)),
     ("audio_manifest", ("bgm", "sfx")),
     ("game_config", ("plan", "button_segmentation", "audio_manifest")),
-    ("game_bundle", ("game_config", "intro_image", "intro_video", "audio_manifest")),
+    (
+        "game_bundle",
+        ("game_config", "intro_image", "intro_video", "audio_manifest", "outcome_win_video", "outcome_lose_video"),
+    ),
     ("outcome_win_video", ("plan",)),
     ("outcome_lose_video", ("plan",)),
     (

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps, UnidentifiedImageError
 
-from pipeline.media.colors import RGB, vertical_gradient
+from pipeline.media.colors import RGB, parse_hex_color, vertical_gradient
 
 STYLES = ("intro", "win", "lose")
 FRAME_MS = 80
@@ -24,9 +24,19 @@ _Painter = Callable[[Image.Image, random.Random, int, Size], list[Image.Image]]
 
 
 def render_animation(
-    *, base_png: bytes | None, seed: str, frames: int = 12, width: int = 320, height: int = 180, style: str = "intro"
+    *,
+    base_png: bytes | None,
+    seed: str,
+    frames: int = 12,
+    width: int = 320,
+    height: int = 180,
+    style: str = "intro",
+    palette: list[str] | None = None,
 ) -> bytes:
-    """An animated GIF (looping, FRAME_MS per frame); every random choice comes from `seed`."""
+    """An animated GIF (looping, FRAME_MS per frame); every random choice comes from `seed`.
+
+    Without a base image the backdrop is a gradient of `palette` ("#rrggbb" colours), or of seeded colours.
+    """
     if style not in STYLES:
         raise ValueError(f"style: expected one of {', '.join(STYLES)}, got {style!r}")
     if not 1 <= frames <= _MAX_FRAMES:
@@ -37,7 +47,14 @@ def render_animation(
     # A str seed is hashed by random.Random itself (SHA-512), so it does not depend on PYTHONHASHSEED.
     rng = random.Random(f"{style}:{seed}")
     size = (width, height)
-    base = _decode(base_png) if base_png is not None else _backdrop(rng, size)
+    if base_png is not None:
+        base = _decode(base_png)
+    elif palette:
+        base = vertical_gradient(
+            width, height, [parse_hex_color(c, param=f"palette[{i}]") for i, c in enumerate(palette)]
+        )
+    else:
+        base = _backdrop(rng, size)
     painters: dict[str, _Painter] = {"intro": _pan_zoom, "win": _confetti, "lose": _fade}
     images = painters[style](base, rng, frames, size)
     for i, img in enumerate(images):

@@ -85,6 +85,15 @@ def key_mask(img: Image.Image) -> Image.Image:
     return ImageChops.multiply(ImageChops.multiply(red_ok, green_ok), blue_ok)
 
 
+def paint_buttons(png: bytes, color: str) -> bytes:
+    """The PNG with every key-coloured pixel painted `color` ("#rrggbb"): the image as a person should see it."""
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    painted = Image.composite(Image.new("RGB", img.size, parse_hex_color(color)), img, key_mask(img))
+    out = io.BytesIO()
+    painted.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
 def _remove_key_color(img: Image.Image) -> Image.Image:
     # A magenta-ish palette (or a gradient between two colours) could produce key-coloured background pixels;
     # lifting their green channel makes them look the same to a person but not to segmentation.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import json
@@ -49,7 +50,9 @@ def assets() -> dict[str, bytes]:
     png = render_intro_image(title="Spin & Win", palette=PALETTE, buttons=["Play", "Skip"])
     return {
         "intro_png": png,
-        "intro_gif": render_animation(base_png=png, seed="run-1", frames=4),
+        "intro_video": render_animation(base_png=png, seed="run-1", frames=4),
+        "win_video": render_animation(base_png=None, seed="run-1", frames=3, style="win", palette=PALETTE),
+        "lose_video": render_animation(base_png=None, seed="run-1", frames=3, style="lose"),
         "bgm_wav": synth_bgm(mood="happy", tempo_bpm=120, seconds=1.0),
         "sfx_wav": synth_sfx(names=["click", "win", "lose"]),
     }
@@ -234,15 +237,32 @@ def test_the_game_zip_holds_the_page_config_and_media(assets: dict[str, bytes]) 
     config = _game_config(["Play", "Skip"])
     bundle = build_game_zip(config=config, **assets)
     with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
-        assert sorted(zf.namelist()) == ["bgm.wav", "config.json", "index.html", "intro.gif", "intro.png", "sfx.wav"]
-        assert zf.read("intro.png") == assets["intro_png"]
+        assert sorted(zf.namelist()) == [
+            "bgm.wav",
+            "config.json",
+            "index.html",
+            "intro.png",
+            "intro_video.gif",
+            "lose_video.gif",
+            "manifest.json",
+            "sfx.wav",
+            "win_video.gif",
+        ]
+        assert zf.read("win_video.gif") == assets["win_video"]
+        assert zf.read("lose_video.gif") == assets["lose_video"]
         assert zf.read("sfx.wav") == assets["sfx_wav"]
+        # People see the buttons in the palette, not the segmentation key colour; nothing else changes.
+        shipped = Image.open(io.BytesIO(zf.read("intro.png")))
+        original = Image.open(io.BytesIO(assets["intro_png"]))
+        assert shipped.size == original.size
+        assert segment_buttons(zf.read("intro.png")) == []
+        assert len(segment_buttons(assets["intro_png"])) == 2
         assert json.loads(zf.read("config.json")) == config
         assert all(info.date_time == (2020, 1, 1, 0, 0, 0) for info in zf.infolist())
         assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in zf.infolist())
         page = zf.read("index.html").decode("utf-8")
     assert "Play" in page and "Skip" in page
-    for asset in ("intro.png", "intro.gif", "bgm.wav", "sfx.wav"):
+    for asset in ("intro.png", "intro_video.gif", "win_video.gif", "lose_video.gif", "bgm.wav", "sfx.wav"):
         assert f'"{asset}"' in page
     inline = re.search(r'<script type="application/json" id="game-config">(.*?)</script>', page, re.S)
     assert inline is not None
@@ -288,7 +308,7 @@ def test_the_game_zip_refuses_media_of_the_wrong_format(assets: dict[str, bytes]
 def test_sniff_recognises_each_format_the_producers_write(assets: dict[str, bytes]) -> None:
     bundle = build_game_zip(config=_game_config(["Play", "Skip"]), **assets)
     assert sniff(assets["intro_png"]) == "png"
-    assert sniff(assets["intro_gif"]) == "gif"
+    assert sniff(assets["intro_video"]) == "gif"
     assert sniff(assets["bgm_wav"]) == "wav"
     assert sniff(bundle) == "zip"
     assert sniff(b'{"a": [1, 2]}') == "json"
@@ -298,3 +318,66 @@ def test_sniff_recognises_each_format_the_producers_write(assets: dict[str, byte
 @pytest.mark.parametrize("data", [b"", b"garbage", b"42", b'"a string"', b"{not json", b"\xff\xfe{", b"RIFF1234AVI "])
 def test_sniff_rejects_garbage_and_bare_json_scalars(data: bytes) -> None:
     assert sniff(data) is None
+
+
+def test_the_manifest_names_every_other_file_with_its_sha256_and_size(assets: dict[str, bytes]) -> None:
+    bundle = build_game_zip(config=_game_config(["Play", "Skip"]), **assets)
+    with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    manifest = json.loads(files.pop("manifest.json"))
+    assert manifest["entry"] == "index.html" and manifest["title"] == "Spin & Win"
+    assert set(manifest["files"]) == set(files)
+    for name, data in files.items():
+        assert manifest["files"][name] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def test_the_page_carries_the_hooks_tries_and_palette_of_the_config(assets: dict[str, bytes]) -> None:
+    config = _game_config(["Play", "Skip", "Later"])
+    config["buttons"][1]["id"] = "skip-it"
+    config["rules"] = {"tries": 2}
+    config["palette"] = ["#102030", "#405060", "#708090"]
+    with zipfile.ZipFile(io.BytesIO(build_game_zip(config=config, **assets))) as zf:
+        page = zf.read("index.html").decode("utf-8")
+    assert '<html lang="en" data-state="playing" data-tries-left="2">' in page
+    # An explicit id is kept; without one a button is known by its index.
+    assert re.findall(r'data-button-id="([^"]+)"', page) == ["0", "skip-it", "2"]
+    assert "--dark:#102030;--accent:#405060;--light:#708090" in page
+    assert '<img id="win-video" src="win_video.gif" alt="You win" hidden>' in page
+    assert '<img id="lose-video" src="lose_video.gif" alt="You lose" hidden>' in page
+    assert "fetch(" not in page  # file:// pages may not fetch; everything is a relative src
+
+
+def test_a_real_video_is_played_by_a_video_element(assets: dict[str, bytes]) -> None:
+    # What a swapped-in video service would return: an ISO media file (only its header matters to the bundle).
+    mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(64)
+    bundle = build_game_zip(config=_game_config(["Play", "Skip"]), **{**assets, "win_video": mp4})
+    with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
+        page = zf.read("index.html").decode("utf-8")
+        assert zf.read("win_video.mp4") == mp4
+    assert '<video id="win-video" src="win_video.mp4" muted loop playsinline preload="auto" hidden></video>' in page
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rules": {"tries": 0}}, r"config\['rules'\]\['tries'\]"),
+        ({"rules": {"tries": "3"}}, r"config\['rules'\]\['tries'\]"),
+        ({"palette": ["blue"]}, r"config\['palette'\]\[0\]"),
+    ],
+)
+def test_bad_rules_or_palette_are_refused_naming_the_field(
+    assets: dict[str, bytes], change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_game_zip(config={**_game_config(["Play", "Skip"]), **change}, **assets)
+
+
+def test_a_game_nobody_can_win_or_with_clashing_ids_is_refused(assets: dict[str, bytes]) -> None:
+    config = _game_config(["Play", "Skip"])
+    config["buttons"][0]["outcome"] = "lose"
+    with pytest.raises(ValueError, match="no button wins"):
+        build_game_zip(config=config, **assets)
+    config = _game_config(["Play", "Skip"])
+    config["buttons"][1]["id"] = "0"
+    with pytest.raises(ValueError, match=r"config\['buttons'\]\[1\]\['id'\]"):
+        build_game_zip(config=config, **assets)

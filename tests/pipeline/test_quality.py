@@ -15,7 +15,7 @@ from pipeline.executor import StepExecutor
 from pipeline.graph import StepGraph
 from pipeline.noop import noop
 from pipeline.steps import GeneratedOutput, Generator, StepInputs, default_steps
-from pipeline.store import LocalArtifactStore
+from pipeline.store import LocalArtifactStore, sha256_hex
 from tests.pipeline.workflows import BRIEF, fresh_context, run_steps
 
 
@@ -149,3 +149,14 @@ def test_a_step_failing_its_checks_leaves_the_context_it_was_given_unchanged(
     assert noop_run.to_json_dict() == before
     image = noop_run.artifacts[noop_run.refs["introImageArtifactId"]]
     assert store.verify(image.uri, image.hash)
+
+
+def test_a_game_bundle_whose_manifest_lies_fails_naming_the_file(
+    noop_run: CampaignContext, executor: StepExecutor, noop_graph: StepGraph
+) -> None:
+    manifest = {"files": {"index.html": {"sha256": "0" * 64}, "config.json": {"sha256": sha256_hex(b"{}")}}}
+    bundle = _zip({"index.html": "<!doctype html>", "config.json": "{}", "manifest.json": json.dumps(manifest)})
+    spec = noop_graph["game_bundle"].with_generator(_returning("game_bundle", bundle, ".zip"))
+
+    with pytest.raises(QualityCheckFailedError, match=r"bundle: manifest.json does not match index.html"):
+        executor.run(noop_run, spec, forced=True)
