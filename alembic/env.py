@@ -7,13 +7,13 @@ from logging.config import fileConfig
 from alembic import context as alembic_context
 from sqlalchemy import create_engine, pool
 
-from context.settings import Settings
+from context.settings import get_settings
 
 config = alembic_context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-url = config.attributes.get("url") or Settings().database_url
+url = config.attributes.get("url") or get_settings().database_url
 
 
 def run_migrations_offline() -> None:

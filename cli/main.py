@@ -16,7 +16,7 @@ from rich.live import Live
 
 from cli.open_cmd import open_run
 from context.errors import BaseRunNotFoundError, ContextError
-from context.settings import Settings
+from context.settings import get_settings
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 0, 2, 3, 4, 5
 
@@ -58,10 +58,10 @@ def errors_as_exit() -> Iterator[None]:
         where = ".".join(str(p) for p in first["loc"]) or "input"
         raise fail(f"{where}: {first['msg']}", EXIT_BAD_INPUT) from e
     except DbError as e:
-        where = Settings().database_url.split("@")[-1]  # never print credentials
+        where = get_settings().database_url.split("@")[-1]  # never print credentials
         raise fail(f"database unreachable ({where}): {_one_line(e.orig)}", EXIT_UNAVAILABLE) from e
     except (BrokerError, ConnectionError) as e:
-        where = (Settings().broker_url or "").split("@")[-1]
+        where = (get_settings().broker_url or "").split("@")[-1]
         raise fail(f"broker unreachable ({where}): {_one_line(e)}", EXIT_UNAVAILABLE) from e
     except TimeoutError as e:
         raise fail(str(e), EXIT_UNAVAILABLE) from e
@@ -86,7 +86,7 @@ def read_json_file(path: Path, what: str) -> dict[str, Any]:
 
 
 def _tenant(tenant: uuid.UUID | None) -> uuid.UUID:
-    return tenant or Settings().tenant
+    return tenant or get_settings().tenant
 
 
 def execute(request: Any, *, wait: bool, timeout_s: float) -> None:
@@ -155,11 +155,13 @@ def demo(
     """Run a whole campaign on the embedded default: SQLite + an in-process Celery worker, no servers."""
     from pipeline.launch import RunRequest
 
-    if not Settings().embedded:
+    if not get_settings().embedded:
         raise fail("demo runs embedded; unset CAMPAIGN_BROKER_URL or use `campaign run FILE --wait`", EXIT_BAD_INPUT)
     payload = {**DEMO_PAYLOAD, **({"brief": brief} if brief else {})}
     with errors_as_exit():
-        request = RunRequest(tenant_id=Settings().tenant, payload=payload, trigger_type="manual", initiated_by="cli")
+        request = RunRequest(
+            tenant_id=get_settings().tenant, payload=payload, trigger_type="manual", initiated_by="cli"
+        )
         execute(request, wait=True, timeout_s=timeout)
 
 
@@ -362,7 +364,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     from context.migrations import upgrade as do_upgrade
 
     with errors_as_exit():
-        do_upgrade(Settings().database_url, revision)
+        do_upgrade(get_settings().database_url, revision)
     err.print(f"database at {revision}")
 
 
@@ -372,7 +374,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     from context.migrations import downgrade as do_downgrade
 
     with errors_as_exit():
-        do_downgrade(Settings().database_url, revision)
+        do_downgrade(get_settings().database_url, revision)
     err.print(f"database at {revision}")
 
 

@@ -25,12 +25,12 @@ def open_run(
     from cli.main import EXIT_BAD_INPUT, errors_as_exit, fail, out
     from cli.summary import artifact
     from context.errors import BaseRunNotFoundError
-    from context.settings import Settings
+    from context.settings import get_settings
     from tasks import client
     from tasks.worker import resources
 
     with errors_as_exit():
-        snap = client.snapshot(run_id, tenant or Settings().tenant)
+        snap = client.snapshot(run_id, tenant or get_settings().tenant)
         if snap is None:
             raise BaseRunNotFoundError(str(run_id))
         bundle = artifact(snap.run.context, "gameBundleArtifactId")

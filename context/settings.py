@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,9 @@ class Settings(BaseSettings):
     @property
     def backend_url(self) -> str | None:
         return self.result_backend or self.broker_url
+
+
+@cache
+def get_settings() -> Settings:
+    """The one Settings object of this process: the environment is read once, every caller sees the same values."""
+    return Settings()

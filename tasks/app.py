@@ -5,11 +5,11 @@ from __future__ import annotations
 from celery import Celery
 from kombu.entity import Queue
 
-from context.settings import Settings
+from context.settings import get_settings
 from pipeline.policy import DEFAULT_QUEUE, MEDIA_QUEUE
 from tasks import logs  # noqa: F401  (connects setup_logging before any worker starts)
 
-settings = Settings()
+settings = get_settings()
 
 # No broker configured: the embedded mode runs the same tasks and canvas on an in-process worker.
 EMBEDDED_BROKER = "memory://localhost/"

@@ -45,6 +45,15 @@ def redis_url(session_redis: RedisServer) -> Iterator[str]:
     conn.flushdb()
 
 
+@pytest.fixture
+def fault_redis_url(session_redis: RedisServer) -> Iterator[str]:
+    """A database of this session's own redis-server, apart from the shared worker's, for a test's own workers."""
+    url = session_redis.url_for(1)
+    conn = empty_redis(url)
+    yield url
+    conn.flushdb()
+
+
 @pytest.fixture(scope="session")
 def artifact_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("artifacts")

@@ -8,16 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import RedisServer, empty_redis, free_port
-
-
-@pytest.fixture
-def fault_redis_url(session_redis: RedisServer) -> Iterator[str]:
-    """A database of this session's own redis-server, apart from the shared worker's."""
-    url = session_redis.url_for(1)
-    conn = empty_redis(url)
-    yield url
-    conn.flushdb()
+from tests.services import RedisServer, free_port
 
 
 @pytest.fixture
