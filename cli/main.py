@@ -118,7 +118,7 @@ def _finish(snap: Any) -> None:
 
     out.print(steps_table(snap.run, snap.steps, resources().graph))
     out.print(f"run id: {snap.run.id}")
-    out.print(f"artifacts: {settings.artifact_root.resolve()}")
+    out.print(f"artifacts: {settings.artifact_url or settings.artifact_root.resolve()}")
     bundle = _artifact_uri(snap.run.context, "gameBundleArtifactId")
     if bundle:
         out.print(f"game bundle: {bundle}", soft_wrap=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,8 @@ class Settings(BaseSettings):
     broker_url: str | None = None  # None: the embedded, in-process mode
     result_backend: str | None = None  # None: same as the broker
     artifact_root: Path = Path("var/artifacts")
+    # s3://bucket/prefix: artifacts in an S3-compatible service (AWS_* variables configure the client).
+    artifact_url: str | None = None
     artifact_types: Path = REPO_CONFIG
     tenant: uuid.UUID = LOCAL_TENANT
     max_artifacts: int = Field(default=50, ge=1)
@@ -37,6 +40,8 @@ class Settings(BaseSettings):
     generators: dict[str, str] = Field(default_factory=dict)  # step id -> "module:callable"
     # step id -> version; bump one when its generator's output changes, and updates re-run that step.
     step_versions: dict[str, str] = Field(default_factory=dict)
+    # step id -> HTTP generation service (pipeline.service_generator.ServiceConfig as JSON)
+    services: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("database_url")
     @classmethod
