@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +58,8 @@ class Settings(BaseSettings):
     @property
     def backend_url(self) -> str | None:
         return self.result_backend or self.broker_url
+
+
+def environment() -> Mapping[str, str]:
+    """Where secrets named by configuration (a service's `auth_env`) are looked up: the environment only."""
+    return os.environ

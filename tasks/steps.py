@@ -68,7 +68,8 @@ def _register(step_id: str) -> Task:
                 if self.request.retries < self.max_retries:
                     log.warning("step will be retried", extra={**extra, "error": str(e)})
                     finish_step(run_id, tenant_id, step_id, StepOutcome.RUNNING, f"retrying after: {e}")
-                    raise self.retry(exc=e, countdown=backoff_s(self.request.retries)) from e
+                    delay = backoff_s(self.request.retries) if e.retry_after_s is None else e.retry_after_s
+                    raise self.retry(exc=e, countdown=delay) from e
                 fail_run(run_id, tenant_id, step_id, f"gave up after {self.request.retries} retries: {e}", ctx_json)
                 raise
             except ContextError as e:

@@ -16,11 +16,12 @@ from context.db import ensure_embedded_schema, make_engine, session_factory
 from context.errors import ContextError
 from context.registry import ReferenceTypeRegistry
 from context.service import CampaignContextService
-from context.settings import Settings
+from context.settings import Settings, environment
 from pipeline.errors import UnknownStepError
 from pipeline.executor import StepExecutor
 from pipeline.graph import StepGraph
 from pipeline.plugins import load_generators
+from pipeline.service_generator import service_generators
 from pipeline.steps import DEFAULT_GRAPH, default_steps
 from pipeline.store import ArtifactStore
 from pipeline.store_factory import open_store
@@ -52,6 +53,7 @@ def build_resources(cfg: Settings) -> Resources:
     store = open_store(cfg.artifact_url, cfg.artifact_root)
     step_ids = [step_id for step_id, _ in DEFAULT_GRAPH]
     overrides = load_generators(cfg.generators, step_ids)
+    overrides.update(service_generators(cfg.services, step_ids, store, environment()))  # a service wins over "*"
     unknown = sorted(set(cfg.step_versions) - set(step_ids))
     if unknown:
         raise UnknownStepError(unknown, step_ids)

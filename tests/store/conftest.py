@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from pipeline.store_s3 import S3ArtifactStore
+from tests.generation_service import GenerationService
 from tests.s3_server import S3Server
 
 
@@ -34,3 +35,11 @@ def bucket(s3_env: S3Server) -> str:
 @pytest.fixture
 def s3_store(bucket: str) -> S3ArtifactStore:
     return S3ArtifactStore(f"s3://{bucket}/campaigns/artifacts")
+
+
+@pytest.fixture(scope="session")
+def generation_service() -> Iterator[GenerationService]:
+    service = GenerationService()
+    service.start()
+    yield service
+    service.stop()
