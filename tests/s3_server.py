@@ -8,11 +8,15 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
 
 from tests.services import free_port, wait_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 # moto accepts any key pair; these only need to be the same for the server's signatures and ours.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret", "AWS_REGION": "us-east-1"}
@@ -47,7 +51,7 @@ class S3Server:
         except (urllib.error.URLError, OSError):
             return False
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self) -> S3Client:
         return boto3.session.Session().client(
             "s3",
             endpoint_url=self.endpoint,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,7 @@ def two_hosts(
         client.close()
 
 
-def _start(client: Celery, tenant: uuid.UUID, payload: dict[str, object], base: uuid.UUID | None = None) -> uuid.UUID:
+def _start(client: Celery, tenant: uuid.UUID, payload: Mapping[str, object], base: uuid.UUID | None = None) -> uuid.UUID:
     run_id = uuid.uuid4()
     body = {"tenantId": str(tenant), "runId": str(run_id), "payload": payload}
     if base:
