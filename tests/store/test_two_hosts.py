@@ -59,7 +59,9 @@ def two_hosts(
         client.close()
 
 
-def _start(client: Celery, tenant: uuid.UUID, payload: Mapping[str, object], base: uuid.UUID | None = None) -> uuid.UUID:
+def _start(
+    client: Celery, tenant: uuid.UUID, payload: Mapping[str, object], base: uuid.UUID | None = None
+) -> uuid.UUID:
     run_id = uuid.uuid4()
     body = {"tenantId": str(tenant), "runId": str(run_id), "payload": payload}
     if base:
