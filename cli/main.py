@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from cli.gc import gc as gc_command
 from context.errors import BaseRunNotFoundError, ContextError
 from context.settings import Settings
 
@@ -217,8 +218,10 @@ def show(
     run_id: uuid.UUID,
     tenant: TenantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored context JSON, exactly.")] = False,
+    links: Annotated[bool, typer.Option("--links", help="Print a time-limited link to each artifact.")] = False,
+    expires: Annotated[int, typer.Option(min=1, max=604800, help="Seconds the --links stay valid.")] = 3600,
 ) -> None:
-    """Show a run's status and, per step, executed or reused and why."""
+    """Show a run's status and, per step, executed or reused and why (--links: where to fetch each artifact)."""
     from cli.render import steps_table
     from tasks import client
     from tasks.worker import resources
@@ -233,6 +236,10 @@ def show(
         out.print(steps_table(snap.run, snap.steps, resources().graph))
         if snap.run.error:
             out.print(f"[red]failed at {snap.run.failed_step}:[/] {snap.run.error}", highlight=False)
+        if links:
+            from cli.links import print_links
+
+            print_links(snap.run.context, resources().store, expires, out, err)
 
 
 @cli.command()
@@ -305,6 +312,9 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     with errors_as_exit():
         do_downgrade(Settings().database_url, revision)
     err.print(f"database at {revision}")
+
+
+cli.command("gc")(gc_command)
 
 
 def main() -> None:
