@@ -168,3 +168,18 @@ def test_plan_counts_from_now(tmp_path: Path) -> None:
     assert plan_gc(store, [], timedelta(days=1)).garbage == []
     assert [o.uri for o in plan_gc(store, [], timedelta(days=1), now=later).garbage] == [obj.uri]
     assert plan_gc(store, [obj.uri.replace(str(tmp_path), "/moved/root")], timedelta(days=1), now=later).garbage == []
+
+
+def test_links_on_the_local_store_are_file_paths_and_say_links_need_s3(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from cli.links import print_links
+
+    store = LocalArtifactStore(tmp_path)
+    obj = store.put(_bytes(), ".json")
+    out, err = Console(record=True, width=400), Console(record=True, width=400)
+
+    print_links({"artifacts": {"a": {"type": "plan", "uri": obj.uri, "hash": obj.hash}}}, store, 60, out, err)
+
+    assert out.export_text().split() == ["plan", str(store.path_of(obj.uri))]
+    assert "links need CAMPAIGN_ARTIFACT_URL=s3://" in err.export_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -14,12 +15,15 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from context.models import CampaignContext
+from pipeline.steps import DEFAULT_GRAPH
+from tests.cli.test_cli import campaign
 from tests.s3_server import S3Server
 from tests.services import RedisServer, empty_redis
-from tests.worker_fixtures import WorkerProcess, client_app, wait_for_run, worker_env
+from tests.worker_fixtures import ROOT, WorkerProcess, client_app, wait_for_run, worker_env
 
 BRIEF = {"brief": "Catch the falling stars", "steps": {"bgm": {"mood": "happy"}}}
 SHA_NAME = re.compile(r"[0-9a-f]{64}\.")
+TYPES = [step_id for step_id, _ in DEFAULT_GRAPH]
 
 
 @pytest.fixture
@@ -118,6 +122,24 @@ def test_two_workers_without_a_shared_disk_complete_a_campaign_and_an_update(
 
     for home in dirs:  # nothing was written to either host's disk
         assert not [p for p in home.rglob("*") if SHA_NAME.match(p.name)]
+
+    _assert_links_fetch_the_bundle(base, base_ctx, tenant, workers[0].env, s3_server)
+
+
+def _assert_links_fetch_the_bundle(
+    run_id: uuid.UUID, ctx: CampaignContext, tenant: uuid.UUID, env: dict[str, str], s3_server: S3Server
+) -> None:
+    """`campaign show RUN --links`: one presigned link per artifact; the bundle's fetches without credentials."""
+    proc = campaign("show", str(run_id), "--links", "--expires", "600", "--tenant", str(tenant), cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    links = dict(line.split(None, 1) for line in proc.stdout.splitlines() if line.startswith(tuple(TYPES)))
+    assert set(links) == {a.type for a in ctx.artifacts.values()}
+    assert "12 link(s), valid for 600 s" in proc.stderr
+    bundle = next(a for a in ctx.artifacts.values() if a.type == "game_bundle")
+    link = links["game_bundle"].strip()
+    assert link.startswith(s3_server.endpoint) and "X-Amz-Expires=600" in link
+    with urllib.request.urlopen(link, timeout=10) as response:  # no AWS credentials on this request
+        assert hashlib.sha256(response.read()).hexdigest() == bundle.hash
 
 
 def test_a_corrupt_object_in_s3_is_reported_and_regenerated_by_an_update(
