@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from pipeline import store_s3
 from pipeline.errors import ArtifactIntegrityError, PipelineError, UnsafeArtifactUriError
 from pipeline.store import LocalArtifactStore
 from pipeline.store_factory import open_store
@@ -161,3 +162,20 @@ def test_the_factory_picks_the_store_from_the_url(s3_env: S3Server, bucket: str,
         open_store("gs://bucket/p", tmp_path)
     with pytest.raises(PipelineError, match="must look like s3://bucket/prefix"):
         open_store("s3://Bad_Bucket/p", tmp_path)
+
+
+def test_re_putting_bytes_stored_long_ago_refreshes_their_age_for_gc(
+    s3_store: S3ArtifactStore, s3_env: S3Server, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = s3_store.put(DATA, ".png")
+    key = s3_store.key_of(stored.uri)
+    first = s3_env.client().head_object(Bucket=bucket, Key=key)["LastModified"]
+    time.sleep(1.1)
+    monkeypatch.setattr(store_s3, "REFRESH_AFTER", timedelta(0))  # "long ago" = any time before now
+
+    assert s3_store.put(DATA, ".png") == stored
+
+    head = s3_env.client().head_object(Bucket=bucket, Key=key)
+    assert head["LastModified"] > first
+    assert head["Metadata"] == {"sha256": stored.hash}
+    assert s3_store.read(stored.uri, stored.hash) == DATA
