@@ -8,6 +8,7 @@ The protocol it speaks:
 - `200`: the body is the result, streamed into memory up to `max_bytes`; its Content-Type names the suffix.
 - `202`: a job; poll `Location` (or the JSON body's `jobUrl`) with GET until it answers 200 (or redirects to
   the result), waiting `Retry-After` (or `poll_interval_s`) between polls, at most `wait_s` in all.
+  Redirects are followed with GET; the auth header goes to the service's own origin only.
 - `429`, `408`, `5xx`, timeouts and connection errors: TransientStepError, carrying `Retry-After` as the delay
   of the step's next try; other `4xx`: the step fails with the service's message.
 """
@@ -45,6 +46,8 @@ SUFFIXES = {
     "text/html": ".html",
 }
 _TRANSIENT_4XX = {408, 425, 429}
+_REDIRECTS = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 5
 
 
 class ServiceConfig(BaseModel):
@@ -86,9 +89,7 @@ class ServiceGenerator:
         self.step_id, self.config, self.store, self.auth = step_id, config, store, auth
 
     def __call__(self, inputs: StepInputs) -> list[GeneratedOutput]:
-        headers = {"Idempotency-Key": idempotency_key(inputs.run_id, inputs.step_id, inputs.input_hash)}
-        if self.auth is not None:
-            headers[self.config.auth_header] = self.auth
+        key = idempotency_key(inputs.run_id, inputs.step_id, inputs.input_hash)
         body = {
             "runId": inputs.run_id,
             "stepId": inputs.step_id,
@@ -96,10 +97,21 @@ class ServiceGenerator:
             "inputs": self._input_links(inputs),
         }
         deadline = time.monotonic() + self.config.wait_s
-        with httpx.Client(timeout=self.config.timeout_s, follow_redirects=True, headers=headers) as client:
-            answer = self._send(client, "POST", self.config.url, json=body)
+        # Redirects are followed here, not by httpx: the auth header must not follow one to another origin.
+        with httpx.Client(timeout=self.config.timeout_s, follow_redirects=False) as client:
+            answer = self._send(client, "POST", self.config.url, key, json=body)
             job_url: str | None = None
-            while answer.status == 202:
+            hops = 0
+            while answer.status == 202 or answer.status in _REDIRECTS:
+                if answer.status in _REDIRECTS:  # to the result (or a moved job): fetched with GET
+                    hops += 1
+                    location = answer.headers.get("location")
+                    if not location or hops > MAX_REDIRECTS:
+                        raise StepFailedError(
+                            self.step_id, f"service answered {answer.status} without a usable Location"
+                        )
+                    answer = self._send(client, "GET", str(httpx.URL(answer.url).join(location)), key)
+                    continue
                 # The first 202 names the job; later ones (still running) may move it, or say nothing.
                 job_url = self._job_url(answer, job_url)
                 pause = _retry_after(answer.headers) or self.config.poll_interval_s
@@ -108,10 +120,21 @@ class ServiceGenerator:
                         f"step {self.step_id}: the service's job {job_url} did not finish within {self.config.wait_s} s"
                     )
                 time.sleep(pause)
-                answer = self._send(client, "GET", job_url)
+                answer = self._send(client, "GET", job_url, key)
         if answer.status != 200:
             raise StepFailedError(self.step_id, f"service answered {answer.status} without a result")
         return [self._output(answer)]
+
+    def _headers(self, url: str, key: str) -> dict[str, str]:
+        headers = {"Idempotency-Key": key}
+        target, service = httpx.URL(url), httpx.URL(self.config.url)
+        if self.auth is not None and (target.scheme, target.host, target.port) == (
+            service.scheme,
+            service.host,
+            service.port,
+        ):
+            headers[self.config.auth_header] = self.auth
+        return headers
 
     def _input_links(self, inputs: StepInputs) -> dict[str, dict[str, Any]]:
         links = {}
@@ -124,10 +147,10 @@ class ServiceGenerator:
             }
         return links
 
-    def _send(self, client: httpx.Client, method: str, url: str, **kwargs: Any) -> _Answer:
+    def _send(self, client: httpx.Client, method: str, url: str, key: str, **kwargs: Any) -> _Answer:
         """One request, its answer read as a stream up to max_bytes; transport trouble and error statuses raised."""
         try:
-            with client.stream(method, url, **kwargs) as response:
+            with client.stream(method, url, headers=self._headers(url, key), **kwargs) as response:
                 data = bytearray()
                 for chunk in response.iter_bytes():
                     data.extend(chunk)
@@ -169,7 +192,8 @@ class ServiceGenerator:
         suffix = self.config.suffix or SUFFIXES.get(media_type)
         if suffix is None:
             raise StepFailedError(self.step_id, f"service answered with Content-Type {media_type!r}: no known suffix")
-        metadata = {"mediaType": media_type, "bytes": len(answer.body), "service": self.config.url}
+        service = httpx.URL(self.config.url).copy_with(query=None, fragment=None)  # never a token in a query
+        metadata = {"mediaType": media_type, "bytes": len(answer.body), "service": str(service)}
         return GeneratedOutput(self.config.output_type or self.step_id, answer.body, suffix, metadata)
 
 

@@ -4,7 +4,8 @@ It behaves as production image/audio services do, chosen per request by the step
 `scenario` = "direct" (200 with the result), "job" (202 + Location, polled `job_polls` times, then a 303 to
 the result), "rate_limited" (429 + Retry-After `retry_after` for the first `fail_times` calls of a key),
 "flaky" (500 for the first `fail_times`), "slow" (does the work, then answers after `delay_s` for the first
-`fail_times` calls), "reject" (422 with a message). It checks the bearer token and the Idempotency-Key,
+`fail_times` calls), "reject" (422 with a message), "offsite" (303 to `<cdn>/public/<key>`, which
+another instance of this service serves without auth). It checks the bearer token and the Idempotency-Key,
 fetches every input link and checks its hash, and charges ("pays") once per key that started work.
 """
 
@@ -45,6 +46,7 @@ class State:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # job id -> {"key", "polls_left"}
     job_of_key: dict[str, str] = field(default_factory=dict)
     bodies: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    public_auth: list[str | None] = field(default_factory=list)  # Authorization seen on /public/ fetches
 
 
 class GenerationService:
@@ -136,12 +138,21 @@ def _handler(service: GenerationService) -> type[BaseHTTPRequestHandler]:
                     service.state.jobs[job] = {"key": key, "polls_left": int(params.get("job_polls", 2))}
                     service.state.job_of_key[key] = job
                 return self._answer(202, json.dumps({"jobUrl": f"/jobs/{job}"}).encode(), "application/json")
+            if scenario == "offsite":  # the result lives elsewhere (a CDN, a bucket): a redirect to another origin
+                return self._answer(303, b"", "text/plain", Location=f"{params['cdn']}/public/{key}")
             if scenario == "slow" and attempt <= fail_times:
                 time.sleep(float(params.get("delay_s", 2)))
             return self._answer(200, done, "audio/wav")
 
         def do_GET(self) -> None:
             kind, _, job_id = self.path.strip("/").partition("/")
+            if kind == "public":  # no auth needed, as a presigned URL or a CDN would serve it
+                with service.lock:
+                    service.state.public_auth.append(self.headers.get("Authorization"))
+                    data = service.state.results.get(job_id)
+                if data is None:
+                    return self._error(404, "no such result")
+                return self._answer(200, data, "audio/wav")
             with service.lock:
                 job = service.state.jobs.get(job_id)
                 if job is not None and kind == "jobs" and job["polls_left"] > 0:

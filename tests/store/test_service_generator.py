@@ -225,3 +225,22 @@ def test_configuration_errors_stop_loading(s3_store: S3ArtifactStore, generation
         service_generators({"bgm": {"url": "ftp://x"}}, STEPS, s3_store, {})
     with pytest.raises(GeneratorLoadError, match="timeout_s"):
         service_generators({"bgm": {"url": generation_service.url, "timeout_s": 0}}, STEPS, s3_store, {})
+
+
+def test_a_redirect_to_another_origin_is_followed_without_the_auth_header(
+    executor: StepExecutor, graph: StepGraph, generation_service: GenerationService, s3_store: S3ArtifactStore
+) -> None:
+    cdn = GenerationService()
+    cdn.start()
+    try:
+        ctx = _planned(executor, graph, scenario="offsite", cdn=f"http://127.0.0.1:{cdn.port}", mood="sad")
+        key = _key(executor, graph, ctx)
+        cdn.state.results[key] = _generate({"mood": "sad"})
+
+        result = executor.run(ctx, graph["bgm"].with_generator(_generator(generation_service, s3_store)))
+    finally:
+        cdn.stop()
+
+    art = next(a for a in result.context.artifacts.values() if a.type == "bgm")
+    assert art.hash == hashlib.sha256(_generate({"mood": "sad"})).hexdigest()
+    assert cdn.state.public_auth == [None]  # the token stayed with the service's own origin
