@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -21,15 +20,16 @@ from tests.services import RedisServer, empty_redis
 from tests.worker_fixtures import WorkerProcess, client_app, wait_for_run, worker_env
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def service_worker(
     app_pg_url: str,
     session_redis: RedisServer,
     s3_server: S3Server,
-    bucket: str,
     generation_service: GenerationService,
-    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Celery]:
+    """One worker for the module (its tests use distinct tenants and payloads, so distinct keys)."""
+    bucket, tmp_path = s3_server.new_bucket(), tmp_path_factory.mktemp("service-worker")
     # worker_env's retry policy: 2 retries, backoff at most 1 s.
     url = session_redis.url_for(4)  # apart from the shared worker's database
     empty_redis(url)

@@ -26,7 +26,7 @@ SHA_NAME = re.compile(r"[0-9a-f]{64}\.")
 TYPES = [step_id for step_id, _ in DEFAULT_GRAPH]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def hosts_redis_url(session_redis: RedisServer) -> Iterator[str]:
     """A database of the session's redis-server apart from the shared worker's (which uses the local store)."""
     url = session_redis.url_for(3)
@@ -35,10 +35,17 @@ def hosts_redis_url(session_redis: RedisServer) -> Iterator[str]:
     redis.Redis.from_url(url).flushdb()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def bucket(s3_server: S3Server) -> str:
+    return s3_server.new_bucket()
+
+
+@pytest.fixture(scope="module")
 def two_hosts(
-    app_pg_url: str, hosts_redis_url: str, s3_server: S3Server, bucket: str, tmp_path: Path
+    app_pg_url: str, hosts_redis_url: str, s3_server: S3Server, bucket: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Celery, list[WorkerProcess], list[Path]]]:
+    """Two workers for the module, each in its own directory; the tests use distinct tenants."""
+    tmp_path = tmp_path_factory.mktemp("hosts")
     client = client_app(hosts_redis_url)
     dirs, workers = [], []
     try:
