@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from cli.gc import gc as gc_command
 from cli.open_cmd import open_run
 from context.errors import BaseRunNotFoundError, ContextError
 from context.settings import get_settings
@@ -118,7 +119,7 @@ def _finish(snap: Any) -> None:
 
     out.print(steps_table(snap.run, snap.steps, resources().graph))
     out.print(f"run id: {snap.run.id}")
-    out.print(f"artifacts: {settings.artifact_root.resolve()}")
+    out.print(f"artifacts: {settings.artifact_url or settings.artifact_root.resolve()}")
     bundle = _artifact_uri(snap.run.context, "gameBundleArtifactId")
     if bundle:
         out.print(f"game bundle: {bundle}", soft_wrap=True)
@@ -220,6 +221,8 @@ def show(
     tenant: TenantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored context JSON, exactly.")] = False,
     steps: Annotated[bool, typer.Option("--steps", help="With --json: the per-step records instead.")] = False,
+    links: Annotated[bool, typer.Option("--links", help="Print a time-limited link to each artifact.")] = False,
+    expires: Annotated[int, typer.Option(min=1, max=604800, help="Seconds the --links stay valid.")] = 3600,
 ) -> None:
     """Show a run's status and, per step, what happened, why, where it ran and for how long.
 
@@ -242,6 +245,10 @@ def show(
         else:
             out.print(steps_table(snap.run, snap.steps, graph))
             print_summary(snap.run.context, out)
+            if links:
+                from cli.links import print_links
+
+                print_links(snap.run.context, resources().store, expires, out, err)
         if snap.run.status in ("failed", "cancelled"):
             raise fail(f"run {run_id} {snap.run.status} at {snap.run.failed_step or '-'}: {snap.run.error}",
                        EXIT_RUN_FAILED)  # fmt: skip
@@ -376,6 +383,9 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     with errors_as_exit():
         do_downgrade(get_settings().database_url, revision)
     err.print(f"database at {revision}")
+
+
+cli.command("gc")(gc_command)
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ class Settings(BaseSettings):
     broker_url: str | None = None  # None: the embedded, in-process mode
     result_backend: str | None = None  # None: same as the broker
     artifact_root: Path = Path("var/artifacts")
+    # s3://bucket/prefix: artifacts in an S3-compatible service (AWS_* variables configure the client).
+    artifact_url: str | None = None
     artifact_types: Path = REPO_CONFIG
     tenant: uuid.UUID = LOCAL_TENANT
     max_artifacts: int = Field(default=50, ge=1)
@@ -47,6 +51,8 @@ class Settings(BaseSettings):
     generators: dict[str, str] = Field(default_factory=dict)  # step id -> "module:callable"
     # step id -> version; bump one when its generator's output changes, and updates re-run that step.
     step_versions: dict[str, str] = Field(default_factory=dict)
+    # step id -> HTTP generation service (pipeline.service_generator.ServiceConfig as JSON)
+    services: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("database_url")
     @classmethod
@@ -67,3 +73,8 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The one Settings object of this process: the environment is read once, every caller sees the same values."""
     return Settings()
+
+
+def environment() -> Mapping[str, str]:
+    """Where secrets named by configuration (a service's `auth_env`) are looked up: the environment only."""
+    return os.environ

@@ -37,7 +37,14 @@ class StepFailedError(PipelineError):
 
 
 class TransientStepError(PipelineError):
-    """Raised by a generator for a failure worth retrying (timeouts, rate limits, 5xx from a service)."""
+    """Raised by a generator for a failure worth retrying (timeouts, rate limits, 5xx from a service).
+
+    `retry_after_s`, when given (a service's Retry-After), replaces the step's own backoff for the next try.
+    """
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class QualityCheckFailedError(PipelineError):

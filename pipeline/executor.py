@@ -58,6 +58,8 @@ class _Inputs:
     input_types: tuple[str, ...]
     artifacts: Mapping[str, ArtifactData]
     store: ArtifactStore
+    run_id: str
+    input_hash: str
 
     def artifact(self, artifact_type: str) -> ArtifactData:
         try:
@@ -108,7 +110,8 @@ class StepExecutor:
     def execute(self, ctx: CampaignContext, spec: StepSpec, decision: Decision) -> StepResult:
         """Run the generator, store and attach its outputs, check them."""
         new_hash, artifacts, reason = decision.input_hash, decision.inputs, decision.reason
-        inputs = _Inputs(spec.id, step_params(ctx.trigger.payload, spec.id), spec.reads, artifacts, self.store)
+        params = step_params(ctx.trigger.payload, spec.id)
+        inputs = _Inputs(spec.id, params, spec.reads, artifacts, self.store, ctx.run_id, new_hash)
         try:
             outputs = spec.generator(inputs)
         except PipelineError:

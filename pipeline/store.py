@@ -6,7 +6,9 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
@@ -15,6 +17,8 @@ from context.models import MAX_URI
 from pipeline.errors import ArtifactIntegrityError, UnsafeArtifactUriError
 
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,8}$")
+# <aa>/<sha256><suffix>, relative to the store's root or prefix: the only names a store ever writes.
+OBJECT_NAME = re.compile(r"^([0-9a-f]{2})/\1[0-9a-f]{62}\.[a-z0-9]{1,8}$")
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,17 @@ class StoredObject:
     size: int
 
 
+@dataclass(frozen=True)
+class ListedObject:
+    """One object found in a store, for cleanup: its URI and when it was last written (or re-put)."""
+
+    uri: str
+    modified: datetime
+    size: int
+
+
 class ArtifactStore(Protocol):
-    """What the pipeline needs of a store; an S3 or GCS store implements the same three methods."""
+    """What the pipeline needs of a store; LocalArtifactStore and pipeline.store_s3.S3ArtifactStore implement it."""
 
     def put(self, data: bytes, suffix: str) -> StoredObject: ...
 
@@ -33,9 +46,24 @@ class ArtifactStore(Protocol):
 
     def verify(self, uri: str, expected_hash: str) -> bool: ...
 
+    def link(self, uri: str, expires_s: int) -> str:
+        """A URL someone without the store's credentials can fetch `uri` from, for `expires_s` seconds."""
+        ...
+
+    def objects(self) -> Iterator[ListedObject]:
+        """Every artifact object in the store (nothing else that happens to be under its root)."""
+        ...
+
+    def delete(self, uri: str) -> None: ...
+
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def check_suffix(suffix: str) -> None:
+    if not _SUFFIX.match(suffix):
+        raise ValueError(f"artifact suffix {suffix!r} must look like '.png' (1-8 lowercase letters/digits)")
 
 
 class LocalArtifactStore:
@@ -46,8 +74,7 @@ class LocalArtifactStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def put(self, data: bytes, suffix: str) -> StoredObject:
-        if not _SUFFIX.match(suffix):
-            raise ValueError(f"artifact suffix {suffix!r} must look like '.png' (1-8 lowercase letters/digits)")
+        check_suffix(suffix)
         digest = sha256_hex(data)
         path = self.root / digest[:2] / f"{digest}{suffix}"
         if not self._holds(path, digest):
@@ -57,6 +84,9 @@ class LocalArtifactStore:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)
+        else:
+            # Re-putting known bytes makes them young again, so `campaign gc` spares an object a new run just reused.
+            os.utime(path)
         uri = path.as_uri()
         if len(uri) > MAX_URI:
             raise ValueError(f"artifact root {self.root} makes URIs longer than {MAX_URI} characters")
@@ -97,3 +127,17 @@ class LocalArtifactStore:
         except ArtifactIntegrityError:
             return False
         return True
+
+    def link(self, uri: str, expires_s: int) -> str:
+        """A local store has no server to sign for: the link is the file's path, readable on this host only."""
+        return str(self.path_of(uri))
+
+    def objects(self) -> Iterator[ListedObject]:
+        for path in sorted(self.root.glob("??/*")):
+            name = path.relative_to(self.root).as_posix()
+            if OBJECT_NAME.match(name) and path.is_file() and not path.is_symlink():
+                stat = path.stat()
+                yield ListedObject(path.as_uri(), datetime.fromtimestamp(stat.st_mtime, UTC), stat.st_size)
+
+    def delete(self, uri: str) -> None:
+        self.path_of(uri).unlink(missing_ok=True)

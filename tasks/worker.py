@@ -16,14 +16,16 @@ from context.db import ensure_embedded_schema, make_engine, session_factory
 from context.errors import ContextError
 from context.registry import ReferenceTypeRegistry
 from context.service import CampaignContextService
-from context.settings import Settings
+from context.settings import Settings, environment
 from pipeline.errors import UnknownStepError
 from pipeline.executor import StepExecutor
 from pipeline.graph import StepGraph
 from pipeline.plugins import load_generators
 from pipeline.policy import StepPolicyError, step_policies
+from pipeline.service_generator import service_generators
 from pipeline.steps import DEFAULT_GRAPH, default_steps
-from pipeline.store import LocalArtifactStore
+from pipeline.store import ArtifactStore
+from pipeline.store_factory import open_store
 from tasks.app import settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ class Resources:
     sessions: sessionmaker[Session]
     autocommit_sessions: sessionmaker[Session]  # for single-statement writes: no BEGIN/COMMIT round trips
     registry: ReferenceTypeRegistry
-    store: LocalArtifactStore
+    store: ArtifactStore
     graph: StepGraph
     service: CampaignContextService
     executor: StepExecutor
@@ -49,9 +51,10 @@ def build_resources(cfg: Settings) -> Resources:
     ensure_embedded_schema(engine)
     sessions = session_factory(engine)
     autocommit_sessions = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
-    store = LocalArtifactStore(cfg.artifact_root)
+    store = open_store(cfg.artifact_url, cfg.artifact_root)
     step_ids = [step_id for step_id, _ in DEFAULT_GRAPH]
     overrides = load_generators(cfg.generators, step_ids)
+    overrides.update(service_generators(cfg.services, step_ids, store, environment()))  # a service wins over "*"
     unknown = sorted(set(cfg.step_versions) - set(step_ids))
     if unknown:
         raise UnknownStepError(unknown, step_ids)

@@ -101,11 +101,12 @@ class WorkerProcess:
         log_path: Path,
         concurrency: int = 2,
         name: str | None = None,
+        cwd: Path = ROOT,
         *,
         queues: str | None = None,
         beat: bool = False,
     ) -> None:
-        self.env, self.log_path, self.concurrency = env, log_path, concurrency
+        self.env, self.log_path, self.concurrency, self.cwd = env, log_path, concurrency, cwd
         self.name = name or f"test-{uuid.uuid4().hex[:6]}"
         self.queues, self.beat = queues, beat
         self.proc: subprocess.Popen[bytes] | None = None
@@ -120,7 +121,7 @@ class WorkerProcess:
         self.log = self.log_path.open("ab")
         # Its own session: the worker and its pool children form one process group we can kill together.
         self.proc = subprocess.Popen(
-            cmd, env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, env=self.env, cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
         wait_for(lambda: self._answers(client), timeout_s=60, what=f"worker {self.name} to answer a ping")
 

@@ -18,8 +18,13 @@ ENV_EXAMPLE_TEXT = (ROOT / ".env.example").read_text(encoding="utf-8")
 PREFIX = Settings.model_config["env_prefix"]
 SETTINGS_VARS = {f"{PREFIX}{name}".upper() for name in Settings.model_fields}
 # Read by docker compose only (a command-line flag, the role's password in a URL), never by the code.
-COMPOSE_ONLY_VARS = {"CAMPAIGN_WORKER_CONCURRENCY", "CAMPAIGN_MEDIA_WORKER_CONCURRENCY", "CAMPAIGN_WORKER_DB_PASSWORD"}
-SECRETS = {"POSTGRES_PASSWORD", "CAMPAIGN_WORKER_DB_PASSWORD", "FLOWER_BASIC_AUTH"}
+COMPOSE_ONLY_VARS = {
+    "CAMPAIGN_WORKER_CONCURRENCY",
+    "CAMPAIGN_MEDIA_WORKER_CONCURRENCY",
+    "CAMPAIGN_WORKER_DB_PASSWORD",
+    "CAMPAIGN_ARTIFACT_BUCKET",
+}
+SECRETS = {"POSTGRES_PASSWORD", "CAMPAIGN_WORKER_DB_PASSWORD", "FLOWER_BASIC_AUTH", "MINIO_ROOT_PASSWORD"}
 # A variable set or documented in .env.example, commented out or not: `NAME=...` or `#NAME=...`.
 ENV_LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
 REFERENCE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*(:?[-?][^}]*)?\}$")
@@ -61,7 +66,17 @@ def walk(node: Any, path: str = "") -> list[tuple[str, Any]]:
 
 
 def test_the_stack_has_postgres_redis_a_migration_workers_and_flower(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "worker", "media-worker", "beat", "flower"}
+    assert set(compose["services"]) == {
+        "postgres",
+        "redis",
+        "minio",
+        "buckets",
+        "migrate",
+        "worker",
+        "media-worker",
+        "beat",
+        "flower",
+    }
 
 
 def test_video_steps_have_their_own_worker_pool_and_one_beat_sweeps(compose: dict[str, Any]) -> None:
@@ -85,6 +100,7 @@ def test_services_start_in_order_once_what_they_need_is_healthy_or_done(compose:
     assert service(compose, "migrate")["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert service(compose, "worker")["depends_on"] == {
         "migrate": {"condition": "service_completed_successfully"},
+        "buckets": {"condition": "service_completed_successfully"},
         "redis": {"condition": "service_healthy"},
     }
     assert service(compose, "flower")["depends_on"]["redis"] == {"condition": "service_healthy"}
@@ -136,12 +152,17 @@ def test_the_worker_runs_celery_with_a_configurable_concurrency(compose: dict[st
     )
 
 
-def test_the_artifact_volume_is_mounted_in_the_worker_at_the_artifact_root(compose: dict[str, Any]) -> None:
+def test_workers_share_artifacts_through_minio_and_no_volume(compose: dict[str, Any]) -> None:
     worker = service(compose, "worker")
-    root = environment(worker)["CAMPAIGN_ARTIFACT_ROOT"]
-    mounts = dict(v.split(":")[:2] for v in worker["volumes"])
-    assert mounts.get("artifacts") == root
-    assert "artifacts" in compose["volumes"]  # a named volume, shared by every replica
+    env = environment(worker)
+    assert env["CAMPAIGN_ARTIFACT_URL"].startswith("s3://${CAMPAIGN_ARTIFACT_BUCKET:-")
+    assert env["AWS_ENDPOINT_URL"] == "http://minio:9000"
+    assert env["AWS_SECRET_ACCESS_KEY"] == "${MINIO_ROOT_PASSWORD:?set MINIO_ROOT_PASSWORD}"
+    assert "volumes" not in worker  # no shared disk: replicas may run on any host
+    assert worker["depends_on"]["buckets"] == {"condition": "service_completed_successfully"}
+    assert service(compose, "buckets")["depends_on"] == {"minio": {"condition": "service_healthy"}}
+    assert "mc mb --ignore-existing" in command(service(compose, "buckets"))
+    assert service(compose, "minio")["ports"] == ["127.0.0.1:9000:9000"]
 
 
 def test_flower_is_published_on_localhost_only_and_its_basic_auth_comes_from_the_environment(
