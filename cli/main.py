@@ -41,22 +41,23 @@ def fail(message: str, code: int) -> typer.Exit:
 
 
 @contextmanager
-def errors_as_exit() -> Iterator[None]:
-    """One line and a non-zero exit for every expected failure; a traceback means a bug."""
+def errors_as_exit(run_id: uuid.UUID | None = None) -> Iterator[None]:
+    """One line per problem and a non-zero exit for every expected failure; a traceback means a bug."""
     from kombu.exceptions import OperationalError as BrokerError
     from pydantic import ValidationError
     from sqlalchemy.exc import OperationalError as DbError
 
+    from pipeline.refusals import refusal_for
+
     try:
         yield
-    except BaseRunNotFoundError as e:
-        raise fail(str(e), EXIT_NOT_FOUND) from e
-    except ContextError as e:
-        raise fail(str(e), EXIT_BAD_INPUT) from e
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "input"
-        raise fail(f"{where}: {first['msg']}", EXIT_BAD_INPUT) from e
+    except (ContextError, ValidationError) as e:
+        refusal = refusal_for(e, run_id=str(run_id) if run_id else None)
+        if refusal is None:
+            raise
+        for problem in refusal.errors:
+            err.print(f"[red]error:[/] {_cli_path(problem.path)}{problem.message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(refusal.exit_code) from e
     except DbError as e:
         where = Settings().database_url.split("@")[-1]  # never print credentials
         raise fail(f"database unreachable ({where}): {_one_line(e.orig)}", EXIT_UNAVAILABLE) from e
@@ -65,6 +66,15 @@ def errors_as_exit() -> Iterator[None]:
         raise fail(f"broker unreachable ({where}): {_one_line(e)}", EXIT_UNAVAILABLE) from e
     except TimeoutError as e:
         raise fail(str(e), EXIT_UNAVAILABLE) from e
+
+
+def _cli_path(path: str) -> str:
+    """A request's JSON path as the CLI user knows it: relative to the payload file, `--steps` for forced steps."""
+    if path in ("runId", "baseRunId", "steps", "(request)"):
+        return ""
+    if path.startswith("steps["):
+        return "--steps: "
+    return f"{path.removeprefix('payload.')}: "
 
 
 def _one_line(error: object) -> str:
@@ -200,7 +210,7 @@ def update(
 
     payload = read_json_file(payload_file, "payload") if payload_file else {}
     forced = [s.strip() for s in steps.split(",") if s.strip()]
-    with errors_as_exit():
+    with errors_as_exit(base):
         request = RunRequest(
             tenant_id=_tenant(tenant),
             base_run_id=base,
@@ -223,7 +233,7 @@ def show(
     from tasks import client
     from tasks.worker import resources
 
-    with errors_as_exit():
+    with errors_as_exit(run_id):
         snap = client.snapshot(run_id, _tenant(tenant))
         if snap is None:
             raise BaseRunNotFoundError(str(run_id))
@@ -247,7 +257,7 @@ def resume(
     from tasks.app import settings
 
     tenant_id = _tenant(tenant)
-    with errors_as_exit():
+    with errors_as_exit(run_id):
         if settings.embedded:
             client.check_resumable(run_id, tenant_id)
             with client.embedded_worker():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pipeline.generators import DEFAULT_GENERATORS
 from pipeline.noop import noop
+from pipeline.param_models import with_test_params
 from pipeline.steps import GeneratedOutput, StepInputs
 
 
@@ -15,3 +16,6 @@ def dispatch(inputs: StepInputs) -> list[GeneratedOutput]:
     if inputs.params.get("noop") or inputs.params.get("fail") or inputs.params.get("sleep_s"):
         return noop(inputs)
     return DEFAULT_GENERATORS[inputs.step_id](inputs)
+
+
+dispatch.params_model = with_test_params  # type: ignore[attr-defined]
