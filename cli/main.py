@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from cli.schema import schema as _schema_command
 from context.errors import BaseRunNotFoundError, ContextError
 from context.settings import Settings
 
@@ -22,6 +23,7 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 0, 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 db_cli = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
 cli.add_typer(db_cli, name="db")
+cli.command("schema")(_schema_command)
 out = Console()
 err = Console(stderr=True)
 
