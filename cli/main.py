@@ -8,24 +8,27 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.live import Live
 
 from cli.schema import schema as _schema_command
 from context.errors import BaseRunNotFoundError, ContextError
-from context.settings import Settings
+
+if TYPE_CHECKING:
+    from context.settings import Settings as SettingsType
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 0, 2, 3, 4, 5
+EXIT_STILL_RUNNING = 6  # --wait gave up; the run goes on
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 db_cli = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
 cli.add_typer(db_cli, name="db")
 cli.command("schema")(_schema_command)
-out = Console()
-err = Console(stderr=True)
+# Piped or redirected, lines are as long as their content: a table must never cut a run id to fit 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 100_000)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
 
 DEMO_PAYLOAD: dict[str, Any] = {
     "brief": "Spin the wheel for a summer discount. Bright, playful, beach colours.",
@@ -35,6 +38,13 @@ DEMO_PAYLOAD: dict[str, Any] = {
 TenantOpt = Annotated[
     uuid.UUID | None, typer.Option("--tenant", envvar="CAMPAIGN_TENANT", help="Tenant id (default: the local tenant).")
 ]
+
+
+def settings_now() -> SettingsType:
+    """The settings, imported on first use: `campaign --help` must not pay for pydantic-settings."""
+    from context.settings import Settings as settings_class
+
+    return settings_class()
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -61,18 +71,20 @@ def errors_as_exit(run_id: uuid.UUID | None = None) -> Iterator[None]:
             err.print(f"[red]error:[/] {_cli_path(problem.path)}{problem.message}", highlight=False, soft_wrap=True)
         raise typer.Exit(refusal.exit_code) from e
     except DbError as e:
-        where = Settings().database_url.split("@")[-1]  # never print credentials
+        where = settings_now().database_url.split("@")[-1]  # never print credentials
         raise fail(f"database unreachable ({where}): {_one_line(e.orig)}", EXIT_UNAVAILABLE) from e
     except (BrokerError, ConnectionError) as e:
-        where = (Settings().broker_url or "").split("@")[-1]
+        where = (settings_now().broker_url or "").split("@")[-1]
         raise fail(f"broker unreachable ({where}): {_one_line(e)}", EXIT_UNAVAILABLE) from e
     except TimeoutError as e:
-        raise fail(str(e), EXIT_UNAVAILABLE) from e
+        from tasks.client import StillRunningError
+
+        raise fail(str(e), EXIT_STILL_RUNNING if isinstance(e, StillRunningError) else EXIT_UNAVAILABLE) from e
 
 
 def _cli_path(path: str) -> str:
     """A request's JSON path as the CLI user knows it: relative to the payload file, `--steps` for forced steps."""
-    if path in ("runId", "baseRunId", "steps", "(request)"):
+    if path in ("runId", "baseRunId", "steps", "database", "(request)"):
         return ""
     if path.startswith("steps["):
         return "--steps: "
@@ -97,8 +109,12 @@ def read_json_file(path: Path, what: str) -> dict[str, Any]:
     return document
 
 
+def _str(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def _tenant(tenant: uuid.UUID | None) -> uuid.UUID:
-    return tenant or Settings().tenant
+    return tenant or settings_now().tenant
 
 
 def execute(request: Any, *, wait: bool, timeout_s: float) -> None:
@@ -146,6 +162,8 @@ def _follow(run_id: uuid.UUID, tenant_id: uuid.UUID, timeout_s: float) -> Any:
     from tasks.worker import resources
 
     graph = resources().graph
+    from rich.live import Live
+
     with Live(console=err, refresh_per_second=8, transient=True) as live:
         return client.wait(
             run_id, tenant_id, timeout_s=timeout_s, on_update=lambda s: live.update(steps_table(s.run, s.steps, graph))
@@ -167,11 +185,13 @@ def demo(
     """Run a whole campaign on the embedded default: SQLite + an in-process Celery worker, no servers."""
     from pipeline.launch import RunRequest
 
-    if not Settings().embedded:
+    if not settings_now().embedded:
         raise fail("demo runs embedded; unset CAMPAIGN_BROKER_URL or use `campaign run FILE --wait`", EXIT_BAD_INPUT)
     payload = {**DEMO_PAYLOAD, **({"brief": brief} if brief else {})}
     with errors_as_exit():
-        request = RunRequest(tenant_id=Settings().tenant, payload=payload, trigger_type="manual", initiated_by="cli")
+        request = RunRequest(
+            tenant_id=settings_now().tenant, payload=payload, trigger_type="manual", initiated_by="cli"
+        )
         execute(request, wait=True, timeout_s=timeout)
 
 
@@ -276,6 +296,7 @@ def resume(
 def stale(
     older_than: Annotated[float, typer.Option(help="Minutes without progress.")] = 30,
     tenant: TenantOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of the runs.")] = False,
 ) -> None:
     """List runs stuck in `pending` or `running` for longer than --older-than minutes (for `campaign resume`)."""
     from datetime import timedelta
@@ -284,6 +305,18 @@ def stale(
 
     with errors_as_exit():
         runs = client.stale_runs(_tenant(tenant), timedelta(minutes=older_than))
+    if as_json:
+        rows = [
+            {
+                "runId": str(r.id),
+                "status": r.status,
+                "updatedAt": r.updated_at.isoformat(),
+                "baseRunId": _str(r.base_run_id),
+            }
+            for r in runs
+        ]
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
     for run in runs:
         out.print(f"{run.id}\t{run.status}\tlast progress {run.updated_at.isoformat()}", highlight=False)
     err.print(f"{len(runs)} stale run(s)")
@@ -299,13 +332,28 @@ def worker(ctx: typer.Context) -> None:
     app.worker_main(["worker", *ctx.args])
 
 
+@contextmanager
+def migration_errors() -> Iterator[None]:
+    """Alembic's own refusals (a revision it does not know: a database newer than this code) as one line."""
+    from alembic.util import CommandError
+
+    try:
+        yield
+    except CommandError as e:
+        raise fail(
+            f"{_one_line(e)}: the database was migrated by a newer campaign-pipeline; upgrade it, or name a known "
+            "revision",
+            EXIT_BAD_INPUT,
+        ) from e
+
+
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION on CAMPAIGN_DATABASE_URL."""
     from context.migrations import upgrade as do_upgrade
 
-    with errors_as_exit():
-        do_upgrade(Settings().database_url, revision)
+    with errors_as_exit(), migration_errors():
+        do_upgrade(settings_now().database_url, revision)
     err.print(f"database at {revision}")
 
 
@@ -314,10 +362,27 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Revert migrations down to REVISION ('base' removes everything)."""
     from context.migrations import downgrade as do_downgrade
 
-    with errors_as_exit():
-        do_downgrade(Settings().database_url, revision)
+    with errors_as_exit(), migration_errors():
+        do_downgrade(settings_now().database_url, revision)
     err.print(f"database at {revision}")
 
 
+def check_settings() -> None:
+    """A bad CAMPAIGN_* value (environment or .env): one line per variable saying what is wrong, exit 2."""
+    from pydantic import ValidationError
+
+    try:
+        settings_now()
+    except ValidationError as e:
+        for item in e.errors(include_url=False):
+            name = "CAMPAIGN_" + str(item["loc"][0]).upper() if item["loc"] else "CAMPAIGN_*"
+            message = item["msg"].removeprefix("Value error, ")
+            err.print(f"[red]error:[/] {name}: {message}", highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+
 def main() -> None:
+    args = sys.argv[1:]
+    if args and not {"--help", "-h"} & set(args) and args[0] != "schema":
+        check_settings()
     cli()

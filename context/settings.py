@@ -9,7 +9,12 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "artifact-types.json"
+from context.assets import config_dir
+
+# The shipped config: config/ in a checkout, the campaign_config package data in an installed wheel.
+REPO_CONFIG = config_dir() / "artifact-types.json"
+DATABASE_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres", "sqlite")
+BROKER_SCHEMES = ("redis", "rediss", "memory")  # memory: Celery's in-process broker, as the embedded mode uses
 # The tenant that embedded-mode commands act as when none is given.
 LOCAL_TENANT = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
@@ -41,8 +46,22 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _use_psycopg3(cls, v: str) -> str:
+        scheme = v.partition("://")[0] if "://" in v else ""
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"{scheme or v!r} is not a supported database: use postgresql://user@host:5432/db or sqlite:///path.db"
+            )
         # SQLAlchemy reads postgresql:// as psycopg2 and rejects postgres:// outright.
         return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", v)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _redis_broker(cls, v: str | None) -> str | None:
+        if v and v.partition("://")[0] not in BROKER_SCHEMES:
+            raise ValueError(
+                f"the broker must be Redis: redis://host:6379/0 or rediss://... (got {v.split('@')[-1]!r})"
+            )
+        return v or None
 
     @property
     def embedded(self) -> bool:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from context.errors import BaseRunNotFoundError, ContextError, UnauthorizedError
+from context.errors import BaseRunNotFoundError, ContextError, SchemaRevisionError, UnauthorizedError
 from pipeline.errors import Problem, RequestInvalidError, UnknownStepError, UpdateRequestError
 from pipeline.problems import problems_from
 
@@ -55,6 +55,8 @@ def refusal_for(error: BaseException, *, run_id: str | None = None, run_path: st
         return Refusal("invalid_request", [Problem("steps", str(error))])
     if isinstance(error, UpdateRequestError):
         return Refusal("invalid_state", [Problem(run_path, str(error))])
+    if isinstance(error, SchemaRevisionError):
+        return Refusal("unavailable", [Problem("database", str(error))])
     if isinstance(error, ContextError):
         return Refusal("invalid_request", [Problem(run_path, str(error))])
     return None
