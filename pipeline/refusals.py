@@ -31,9 +31,10 @@ class Refusal:
         return EXIT_CODES[self.code]
 
     def to_json(self) -> dict[str, Any]:
-        """The wire form: `{"code", "message", "errors": [{"path", "message"}]}`, JSON-safe."""
+        """The wire form: `{"code", "exitCode", "message", "errors": [{"path", "message"}]}`, JSON-safe."""
         return {
             "code": self.code,
+            "exitCode": self.exit_code,
             "message": "; ".join(f"{p.path}: {p.message}" for p in self.errors),
             "errors": [{"path": p.path, "message": p.message} for p in self.errors],
         }
@@ -49,8 +50,8 @@ def refusal_for(error: BaseException, *, run_id: str | None = None, run_path: st
     if isinstance(error, ValidationError):
         return Refusal("invalid_request", problems_from(error))
     if isinstance(error, BaseRunNotFoundError | UnauthorizedError):
-        subject = run_id or (error.run_id if isinstance(error, BaseRunNotFoundError) else None)
-        return Refusal("not_found", [Problem(run_path, f"run {subject} not found" if subject else "run not found")])
+        # Only the id the caller asked about, never one read from the error: both cases must read the same.
+        return Refusal("not_found", [Problem(run_path, f"run {run_id} not found" if run_id else "run not found")])
     if isinstance(error, UnknownStepError):
         return Refusal("invalid_request", [Problem("steps", str(error))])
     if isinstance(error, UpdateRequestError):
@@ -60,3 +61,24 @@ def refusal_for(error: BaseException, *, run_id: str | None = None, run_path: st
     if isinstance(error, ContextError):
         return Refusal("invalid_request", [Problem(run_path, str(error))])
     return None
+
+
+class RequestRefusedError(Exception):
+    """A refused task request; its only argument is the refusal's JSON, so a Celery failure carries it as is.
+
+    Celery stores a failed task's exception as `{"exc_type", "exc_message": [*args], "exc_module"}`: with the
+    JSON serializer a non-Python client reads `exc_message[0]` as `{"code", "exitCode", "message", "errors"}`.
+    """
+
+    def __init__(self, refusal: dict[str, Any]) -> None:
+        super().__init__(refusal)
+        self.refusal = refusal
+
+    def __str__(self) -> str:
+        return f"{self.refusal.get('code')}: {self.refusal.get('message')}"
+
+
+def refused(error: BaseException, *, run_path: str = "runId") -> BaseException:
+    """`error` as a RequestRefusedError when it is a refusal, else `error` itself (a bug, an outage: re-raised)."""
+    refusal = refusal_for(error, run_path=run_path)
+    return error if refusal is None else RequestRefusedError(refusal.to_json())

@@ -19,12 +19,14 @@ from pipeline.merge import merge_branches
 from tasks.app import app
 from tasks.canvas import build_canvas
 from tasks.recording import checkpoint, fail_run
+from tasks.refusing import refuses_with_json
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
 
 
 @app.task(name="campaign.start_run")
+@refuses_with_json(run_path="baseRunId")
 def start_run(request_json: dict[str, Any]) -> str:
     """Create the run row and launch its canvas; plain JSON in, the run id out, so any Celery client can call it."""
     request = RunRequest.model_validate(request_json)
@@ -55,6 +57,7 @@ def launch(run_id: str, tenant_id: str, ctx_json: dict[str, Any], forced: frozen
 
 
 @app.task(name="campaign.resume_run")
+@refuses_with_json(run_path="runId")
 def resume_run(run_id: str, tenant_id: str) -> str:
     """Continue a stopped run from its checkpoint: steps whose results are there are reused, the rest run."""
     res = resources()
