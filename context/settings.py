@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # A step started this many times beyond its retries is killing its worker: fail the run, stop the loop.
     max_redeliveries: int = Field(default=3, ge=0)
     db_outage_retries: int = Field(default=40, ge=0)
+    # Run events as Celery task messages for non-Python consumers (a celery-node worker): unset, none are sent,
+    # so no queue fills up that nobody reads.
+    events_queue: str | None = Field(default=None, min_length=1, max_length=200)
+    events_task: str = Field(default="campaign.run_event", min_length=1, max_length=200)
     generators: dict[str, str] = Field(default_factory=dict)  # step id -> "module:callable"
     # step id -> version; bump one when its generator's output changes, and updates re-run that step.
     step_versions: dict[str, str] = Field(default_factory=dict)

@@ -88,11 +88,13 @@ def validate_request(request: RunRequest, *, service: CampaignContextService, gr
     An update's payload is checked merged over its base's: that is the payload its steps will read.
     """
     problems = forced_step_problems(request.steps, graph)
+    if problems:  # known without a query: refused before the base run is looked up
+        raise RequestInvalidError(problems)
     payload = request.payload
     if request.base_run_id is not None:
         _, base_ctx = load_base(service, request)
         payload = deep_merge(base_ctx.trigger.payload or {}, request.payload)
-    elif request.steps and not problems:
+    elif request.steps:
         raise UpdateRequestError("--steps forces steps of an update; a new run executes every step anyway")
     problems += payload_problems(payload, graph)
     if problems:

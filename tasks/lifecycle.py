@@ -18,6 +18,7 @@ from pipeline.launch import RunRequest, prepare_run
 from pipeline.merge import merge_branches
 from tasks.app import app
 from tasks.canvas import build_canvas
+from tasks.events import emit
 from tasks.recording import checkpoint, fail_run
 from tasks.refusing import refuses_with_json
 from tasks.worker import resources
@@ -35,6 +36,7 @@ def start_run(request_json: dict[str, Any]) -> str:
     if not prepared.created:
         log.warning("start message redelivered; run already exists", extra={"run_id": str(prepared.run_id)})
         return str(prepared.run_id)
+    emit(prepared.run_id, prepared.tenant_id, "queued", "pending")
     launch(str(prepared.run_id), str(prepared.tenant_id), prepared.context.to_json_dict(), prepared.forced)
     return str(prepared.run_id)
 
@@ -51,6 +53,7 @@ def launch(run_id: str, tenant_id: str, ctx_json: dict[str, Any], forced: frozen
             failed_step=None,
             finished_at=None,
         )
+    emit(run_id, tenant_id, "running", "running")
     build_canvas(run_id=run_id, tenant_id=tenant_id, levels=res.graph.levels, forced=forced).apply_async(
         args=(ctx_json,)
     )
@@ -111,6 +114,7 @@ def persist(self: Task, ctx_json: dict[str, Any], *, run_id: str, tenant_id: str
         log.warning("run not live; persist skipped", extra={"run_id": run_id, "tenant_id": tenant_id})
         return run_id
     log.info("run completed", extra={"run_id": run_id, "tenant_id": tenant_id})
+    emit(run_id, tenant_id, "completed", "completed")
     return run_id
 
 

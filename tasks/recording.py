@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from context.runs import LIVE_STATUSES, RunRepository, RunStatus, StepOutcome, utc_now
+from tasks.events import emit
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
@@ -68,3 +69,4 @@ def fail_run(run_id: str, tenant_id: str, step_id: str, error: str, ctx_json: di
         repo = RunRepository(session)
         repo.update_run(uuid.UUID(run_id), tenant_id=uuid.UUID(tenant_id), only_if_status=LIVE_STATUSES, **values)
         repo.record_step(uuid.UUID(run_id), step_id, StepOutcome.FAILED, error[:4000], tenant_id=uuid.UUID(tenant_id))
+    emit(run_id, tenant_id, "failed", "failed", step=step_id, reason=error)

@@ -17,6 +17,7 @@ from pipeline.errors import StepFailedError, TransientStepError
 from pipeline.executor import StepResult
 from pipeline.steps import DEFAULT_GRAPH
 from tasks.app import app, settings
+from tasks.events import emit
 from tasks.recording import fail_run, finish_step
 from tasks.worker import resources
 
@@ -59,6 +60,7 @@ def _register(step_id: str) -> Task:
                 out = result.context.to_json_dict()
                 finish_step(run_id, tenant_id, step_id, StepOutcome(result.outcome), result.reason,
                             checkpoint=out if checkpoint_after else None)  # fmt: skip
+                emit(run_id, tenant_id, "step_finished", result.outcome, step=step_id, reason=result.reason)
             except OperationalError as e:  # the database is unreachable: the step is idempotent, so wait and redo it
                 log.warning("database unreachable; step will be retried", extra={**extra, "error": str(e)})
                 raise self.retry(
