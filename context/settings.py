@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         # SQLAlchemy reads postgresql:// as psycopg2 and rejects postgres:// outright.
         return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", v)
 
+    @field_validator("events_queue", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, v: object) -> object:
+        return None if v == "" else v  # `CAMPAIGN_EVENTS_QUEUE=` in .env means "no events", not an error
+
     @field_validator("broker_url")
     @classmethod
     def _redis_broker(cls, v: str | None) -> str | None:
