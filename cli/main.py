@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -370,9 +371,15 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
 def check_settings() -> None:
     """A bad CAMPAIGN_* value (environment or .env): one line per variable saying what is wrong, exit 2."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     try:
         settings_now()
+    except SettingsError as e:  # a JSON-valued variable that is not JSON
+        field = re.search(r'field "(\w+)"', str(e))
+        name = f"CAMPAIGN_{field.group(1).upper()}" if field else "a CAMPAIGN_* variable"
+        err.print(f"[red]error:[/] {name}: not valid JSON (expected an object, e.g. {{}})", highlight=False)
+        raise SystemExit(EXIT_BAD_INPUT) from None
     except ValidationError as e:
         for item in e.errors(include_url=False):
             name = "CAMPAIGN_" + str(item["loc"][0]).upper() if item["loc"] else "CAMPAIGN_*"

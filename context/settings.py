@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{scheme or v!r} is not a supported database: use postgresql://user@host:5432/db or sqlite:///path.db"
             )
+        try:
+            urlsplit(v).port  # noqa: B018  (parsing the port is the check)
+        except ValueError as e:
+            raise ValueError(f"not a valid URL ({e}): use postgresql://user@host:5432/db") from None
         # SQLAlchemy reads postgresql:// as psycopg2 and rejects postgres:// outright.
         return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", v)
 

@@ -83,8 +83,10 @@ def test_an_older_database_names_both_revisions_and_a_newer_one_says_to_upgrade_
         ({"CAMPAIGN_BROKER_URL": "amqp://guest@rabbit//"}, "CAMPAIGN_BROKER_URL: the broker must be Redis"),
         ({"CAMPAIGN_MAX_ARTIFACTS": "lots"}, "CAMPAIGN_MAX_ARTIFACTS: Input should be a valid integer"),
         ({"CAMPAIGN_TENANT": "me"}, "CAMPAIGN_TENANT: Input should be a valid UUID"),
+        ({"CAMPAIGN_DATABASE_URL": "postgresql://u@db:port/x"}, "CAMPAIGN_DATABASE_URL: not a valid URL"),
+        ({"CAMPAIGN_GENERATORS": "bgm=mine"}, "CAMPAIGN_GENERATORS: not valid JSON"),
     ],
-    ids=["db-scheme", "broker-scheme", "integer", "uuid"],
+    ids=["db-scheme", "broker-scheme", "integer", "uuid", "db-port", "json"],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(env: dict[str, str], message: str, tmp_path: Path) -> None:
     proc = campaign("stale", cwd=tmp_path, env=env)
