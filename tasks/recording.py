@@ -67,6 +67,8 @@ def fail_run(run_id: str, tenant_id: str, step_id: str, error: str, ctx_json: di
         values["context"] = ctx_json
     with resources().sessions() as session, session.begin():
         repo = RunRepository(session)
-        repo.update_run(uuid.UUID(run_id), tenant_id=uuid.UUID(tenant_id), only_if_status=LIVE_STATUSES, **values)
+        run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
+        ended = repo.update_run(run_uuid, tenant_id=tenant_uuid, only_if_status=LIVE_STATUSES, **values)
         repo.record_step(uuid.UUID(run_id), step_id, StepOutcome.FAILED, error[:4000], tenant_id=uuid.UUID(tenant_id))
-    emit(run_id, tenant_id, "failed", "failed", step=step_id, reason=error)
+    if ended:  # a run that had already ended (another branch failed first) is not reported twice
+        emit(run_id, tenant_id, "failed", "failed", step=step_id, reason=error)

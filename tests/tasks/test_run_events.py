@@ -90,15 +90,8 @@ def events_worker(
     client.close()
 
 
-def test_events_are_sent_as_celery_task_messages_to_the_configured_queue(
-    events_worker: tuple[WorkerProcess, Celery, str, str], pg_sessions: sessionmaker[Session]
-) -> None:
-    _, client, url, queue = events_worker
-    tenant, run_id = uuid.uuid4(), uuid.uuid4()
-    client.send_task("campaign.start_run", args=[{"tenantId": str(tenant), "runId": str(run_id), **{"payload": NOOP}}])
-    run, _ = wait_for_run(pg_sessions, run_id, tenant)
-    assert run.status == "completed", run.error
-
+def drain(url: str, queue: str) -> list[tuple[str, Any]]:
+    """(task name, payload) of every message on the queue, as a consumer of any language would receive them."""
     received = []
     with Connection(url) as conn, conn.SimpleQueue(queue) as messages:
         while True:  # Redis drops an emptied list, so drain by reading until nothing comes
@@ -108,6 +101,19 @@ def test_events_are_sent_as_celery_task_messages_to_the_configured_queue(
                 break
             received.append((message.headers["task"], message.payload))
             message.ack()
+    return received
+
+
+def test_events_are_sent_as_celery_task_messages_to_the_configured_queue(
+    events_worker: tuple[WorkerProcess, Celery, str, str], pg_sessions: sessionmaker[Session]
+) -> None:
+    _, client, url, queue = events_worker
+    tenant, run_id = uuid.uuid4(), uuid.uuid4()
+    client.send_task("campaign.start_run", args=[{"tenantId": str(tenant), "runId": str(run_id), **{"payload": NOOP}}])
+    run, _ = wait_for_run(pg_sessions, run_id, tenant)
+    assert run.status == "completed", run.error
+
+    received = drain(url, queue)
 
     assert {task for task, _ in received} == {"campaign.run_event"}
     events = [args[0] for _, (args, kwargs, _) in received]
@@ -117,3 +123,23 @@ def test_events_are_sent_as_celery_task_messages_to_the_configured_queue(
     assert kinds[:2] == ["queued", "running"] and kinds[-1] == "completed"
     finished = {e["step"] for e in events if e["kind"] == "step_finished"}
     assert finished == {step_id for step_id, _ in DEFAULT_GRAPH}
+
+
+def test_a_failed_run_sends_one_failed_event_naming_the_step(
+    events_worker: tuple[WorkerProcess, Celery, str, str], pg_sessions: sessionmaker[Session]
+) -> None:
+    _, client, url, queue = events_worker
+    tenant, run_id = uuid.uuid4(), uuid.uuid4()
+    # Two steps of one level fail: the run fails once, and says so once.
+    steps = {**NOOP["steps"], "bgm": {"fail": "permanent"}, "sfx": {"fail": "permanent"}}
+    client.send_task(
+        "campaign.start_run", args=[{"tenantId": str(tenant), "runId": str(run_id), "payload": {"steps": steps}}]
+    )
+    run, _ = wait_for_run(pg_sessions, run_id, tenant)
+    assert run.status == "failed"
+    time.sleep(1)  # the other branch's failure, if any, lands after the row says failed
+
+    events = [args[0] for _, (args, _, _) in drain(url, queue)]
+    failed = [e for e in events if e["kind"] == "failed" and e["runId"] == str(run_id)]
+    assert len(failed) == 1, failed
+    assert failed[0]["step"] in {"bgm", "sfx"} and "simulated permanent failure" in failed[0]["reason"]
