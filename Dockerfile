@@ -20,11 +20,11 @@ COPY context/ context/
 COPY pipeline/ pipeline/
 COPY tasks/ tasks/
 COPY cli/ cli/
-RUN pip install . && python -c "import celery, flower, psycopg, sqlalchemy"
-
+# The wheel ships the migrations and the artifact-type config as package data, so they are part of the build.
 COPY alembic.ini ./
 COPY alembic/ alembic/
 COPY config/ config/
+RUN pip install . && python -c "import celery, flower, psycopg, sqlalchemy"
 
 # A non-root user; the artifact directory exists and is theirs, so a named volume mounted
 # there starts out owned by them (Docker copies the image directory's ownership into an empty volume).

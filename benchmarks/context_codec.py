@@ -30,7 +30,7 @@ def run(*, quick: bool, deadline: float | None = None) -> list[Row]:
         }
         made["json.loads + json.dumps"].note = f"{len(text)} B of JSON"
         for case, base in (
-            ("model_validate + to_json_dict()", "json.loads + json.dumps"),
+            ("per hop: model_validate + to_json_dict()", "json.loads + json.dumps"),
             ("model_validate_json + model_dump_json", "json.loads + json.dumps"),
             ("model_validate(dict)", "json.loads"),
             ("to_json_dict()", "json.dumps"),
@@ -45,7 +45,7 @@ def _cases(doc: dict[str, Any], text: str, ctx: CampaignContext) -> dict[str, Ca
     """What is timed: the wire codec (baseline) and the contract model, on the same document."""
     return {
         "json.loads + json.dumps": lambda: json.dumps(json.loads(text)),
-        "model_validate + to_json_dict()": lambda: CampaignContext.model_validate(doc).to_json_dict(),
+        "per hop: model_validate + to_json_dict()": lambda: CampaignContext.model_validate(doc).to_json_dict(),
         "model_validate_json + model_dump_json": lambda: CampaignContext.model_validate_json(text).model_dump_json(
             by_alias=True, exclude_none=True
         ),

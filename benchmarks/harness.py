@@ -79,8 +79,17 @@ def worker_env(svc: Services, **extra: str) -> dict[str, str]:
 class Worker:
     """A prefork `celery worker` subprocess logging at INFO to a file, started here and stopped by its PID."""
 
-    def __init__(self, svc: Services, *, app: str = "tasks.app", concurrency: int = 2, queues: str = "") -> None:
+    def __init__(
+        self,
+        svc: Services,
+        *,
+        app: str = "tasks.app",
+        concurrency: int = 2,
+        queues: str = "",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.svc, self.app, self.concurrency, self.queues = svc, app, concurrency, queues
+        self.env = env or {}
         self.name = f"bench-{uuid.uuid4().hex[:6]}"
         self.log_path = svc.workdir / f"{self.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -93,7 +102,7 @@ class Worker:
             cmd += ["-Q", self.queues]
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            cmd, env=worker_env(self.svc), cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+            cmd, env=worker_env(self.svc, **self.env), cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
         )
         wait_for(lambda: self._answers(client), timeout_s=timeout_s, what=f"worker {self.name} to answer a ping")
         return self

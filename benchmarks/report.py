@@ -51,8 +51,8 @@ def fmt(x: float | None) -> str:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| benchmark | case | unit | median | spread | n | baseline | ratio | target | met | note |",
-        "|---|---|---|---:|---|---:|---|---:|---|---|---|",
+        "| benchmark | case | unit | median | spread | n | baseline | ratio | target | met | load 1m | note |",
+        "|---|---|---|---:|---|---:|---|---:|---|---|---:|---|",
     ]
     for r in rows:
         low, high = r.summary.spread
@@ -61,7 +61,7 @@ def table(rows: list[Row]) -> str:
         lines.append(
             f"| {r.bench} | {r.case} | {r.unit} | {fmt(r.summary.median)} | {fmt(low)}..{fmt(high)} "
             f"({r.summary.spread_kind}) | {r.summary.n} | {r.baseline or ''} | {fmt(r.ratio)} | {target} | {met} "
-            f"| {r.note} |"
+            f"| {r.load_1m:.2f} | {r.note} |"
         )
     return "\n".join(lines)
 

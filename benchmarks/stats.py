@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -64,6 +65,8 @@ class Row:
     target_on: str = "ratio"  # "ratio" or "value"
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # The 1-minute load average when the row was made (right after its measurement): a shared machine's noise.
+    load_1m: float = field(default_factory=lambda: round(os.getloadavg()[0], 2))
 
     @property
     def met(self) -> bool | None:

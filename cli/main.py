@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.live import Live
 
 from cli.gc import gc as gc_command
 from cli.open_cmd import open_run
+from cli.schema import schema as _schema_command
 from context.errors import BaseRunNotFoundError, ContextError
-from context.settings import get_settings
+
+if TYPE_CHECKING:
+    from context.settings import Settings as SettingsType
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_RUN_FAILED = 0, 2, 3, 4, 5
+EXIT_STILL_RUNNING = 6  # --wait gave up; the run goes on
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 db_cli = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
 cli.add_typer(db_cli, name="db")
 cli.command("open")(open_run)
-out = Console()
-err = Console(stderr=True)
+cli.command("schema")(_schema_command)
+cli.command("gc")(gc_command)
+# Piped or redirected, lines are as long as their content: a table must never cut a run id to fit 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 100_000)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
 
 # Only a brief: the plan reads title, palette, mood, tempo, buttons and the winner from its words.
 DEMO_PAYLOAD: dict[str, Any] = {"brief": "Spin the wheel for a summer discount. Bright, playful, beach colours."}
@@ -36,36 +43,55 @@ TenantOpt = Annotated[
 ]
 
 
+def settings_now() -> SettingsType:
+    """The settings, imported on first use: `campaign --help` must not pay for pydantic-settings."""
+    from context.settings import get_settings
+
+    return get_settings()
+
+
 def fail(message: str, code: int) -> typer.Exit:
     err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 @contextmanager
-def errors_as_exit() -> Iterator[None]:
-    """One line and a non-zero exit for every expected failure; a traceback means a bug."""
+def errors_as_exit(run_id: uuid.UUID | None = None) -> Iterator[None]:
+    """One line per problem and a non-zero exit for every expected failure; a traceback means a bug."""
     from kombu.exceptions import OperationalError as BrokerError
     from pydantic import ValidationError
     from sqlalchemy.exc import OperationalError as DbError
 
+    from pipeline.refusals import refusal_for
+
     try:
         yield
-    except BaseRunNotFoundError as e:
-        raise fail(str(e), EXIT_NOT_FOUND) from e
-    except ContextError as e:
-        raise fail(str(e), EXIT_BAD_INPUT) from e
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "input"
-        raise fail(f"{where}: {first['msg']}", EXIT_BAD_INPUT) from e
+    except (ContextError, ValidationError) as e:
+        refusal = refusal_for(e, run_id=str(run_id) if run_id else None)
+        if refusal is None:
+            raise
+        for problem in refusal.errors:
+            err.print(f"[red]error:[/] {_cli_path(problem.path)}{problem.message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(refusal.exit_code) from e
     except DbError as e:
-        where = get_settings().database_url.split("@")[-1]  # never print credentials
+        where = settings_now().database_url.split("@")[-1]  # never print credentials
         raise fail(f"database unreachable ({where}): {_one_line(e.orig)}", EXIT_UNAVAILABLE) from e
     except (BrokerError, ConnectionError) as e:
-        where = (get_settings().broker_url or "").split("@")[-1]
+        where = (settings_now().broker_url or "").split("@")[-1]
         raise fail(f"broker unreachable ({where}): {_one_line(e)}", EXIT_UNAVAILABLE) from e
     except TimeoutError as e:
-        raise fail(str(e), EXIT_UNAVAILABLE) from e
+        from tasks.client import StillRunningError
+
+        raise fail(str(e), EXIT_STILL_RUNNING if isinstance(e, StillRunningError) else EXIT_UNAVAILABLE) from e
+
+
+def _cli_path(path: str) -> str:
+    """A request's JSON path as the CLI user knows it: relative to the payload file, `--steps` for forced steps."""
+    if path in ("runId", "baseRunId", "steps", "database", "(request)"):
+        return ""
+    if path.startswith("steps["):
+        return "--steps: "
+    return f"{path.removeprefix('payload.')}: "
 
 
 def _one_line(error: object) -> str:
@@ -86,8 +112,12 @@ def read_json_file(path: Path, what: str) -> dict[str, Any]:
     return document
 
 
+def _str(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def _tenant(tenant: uuid.UUID | None) -> uuid.UUID:
-    return tenant or get_settings().tenant
+    return tenant or settings_now().tenant
 
 
 def execute(request: Any, *, wait: bool, timeout_s: float) -> None:
@@ -135,6 +165,8 @@ def _follow(run_id: uuid.UUID, tenant_id: uuid.UUID, timeout_s: float) -> Any:
     from tasks.worker import resources
 
     graph = resources().graph
+    from rich.live import Live
+
     with Live(console=err, refresh_per_second=8, transient=True) as live:
         return client.wait(
             run_id, tenant_id, timeout_s=timeout_s, on_update=lambda s: live.update(steps_table(s.run, s.steps, graph))
@@ -156,12 +188,12 @@ def demo(
     """Run a whole campaign on the embedded default: SQLite + an in-process Celery worker, no servers."""
     from pipeline.launch import RunRequest
 
-    if not get_settings().embedded:
+    if not settings_now().embedded:
         raise fail("demo runs embedded; unset CAMPAIGN_BROKER_URL or use `campaign run FILE --wait`", EXIT_BAD_INPUT)
     payload = {**DEMO_PAYLOAD, **({"brief": brief} if brief else {})}
     with errors_as_exit():
         request = RunRequest(
-            tenant_id=get_settings().tenant, payload=payload, trigger_type="manual", initiated_by="cli"
+            tenant_id=settings_now().tenant, payload=payload, trigger_type="manual", initiated_by="cli"
         )
         execute(request, wait=True, timeout_s=timeout)
 
@@ -203,7 +235,7 @@ def update(
 
     payload = read_json_file(payload_file, "payload") if payload_file else {}
     forced = [s.strip() for s in steps.split(",") if s.strip()]
-    with errors_as_exit():
+    with errors_as_exit(base):
         request = RunRequest(
             tenant_id=_tenant(tenant),
             base_run_id=base,
@@ -233,7 +265,7 @@ def show(
     from tasks import client
     from tasks.worker import resources
 
-    with errors_as_exit():
+    with errors_as_exit(run_id):
         snap = client.snapshot(run_id, _tenant(tenant))
         if snap is None:
             raise BaseRunNotFoundError(str(run_id))
@@ -305,7 +337,7 @@ def resume(
     from tasks.app import settings
 
     tenant_id = _tenant(tenant)
-    with errors_as_exit():
+    with errors_as_exit(run_id):
         if settings.embedded:
             client.check_resumable(run_id, tenant_id)
             with client.embedded_worker():
@@ -322,6 +354,7 @@ def resume(
 def stale(
     older_than: Annotated[float, typer.Option(help="Minutes without progress.")] = 30,
     tenant: TenantOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of the runs.")] = False,
 ) -> None:
     """List runs stuck in `pending` or `running` for longer than --older-than minutes (for `campaign resume`)."""
     from datetime import timedelta
@@ -330,6 +363,18 @@ def stale(
 
     with errors_as_exit():
         runs = client.stale_runs(_tenant(tenant), timedelta(minutes=older_than))
+    if as_json:
+        rows = [
+            {
+                "runId": str(r.id),
+                "status": r.status,
+                "updatedAt": r.updated_at.isoformat(),
+                "baseRunId": _str(r.base_run_id),
+            }
+            for r in runs
+        ]
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return
     for run in runs:
         out.print(f"{run.id}\t{run.status}\tlast progress {run.updated_at.isoformat()}", highlight=False)
     err.print(f"{len(runs)} stale run(s)")
@@ -365,13 +410,28 @@ def beat() -> None:
     app.start(["beat", "-s", "var/celerybeat-schedule"])
 
 
+@contextmanager
+def migration_errors() -> Iterator[None]:
+    """Alembic's own refusals (a revision it does not know: a database newer than this code) as one line."""
+    from alembic.util import CommandError
+
+    try:
+        yield
+    except CommandError as e:
+        raise fail(
+            f"{_one_line(e)}: the database was migrated by a newer campaign-pipeline; upgrade it, or name a known "
+            "revision",
+            EXIT_BAD_INPUT,
+        ) from e
+
+
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION on CAMPAIGN_DATABASE_URL."""
     from context.migrations import upgrade as do_upgrade
 
-    with errors_as_exit():
-        do_upgrade(get_settings().database_url, revision)
+    with errors_as_exit(), migration_errors():
+        do_upgrade(settings_now().database_url, revision)
     err.print(f"database at {revision}")
 
 
@@ -380,13 +440,33 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Revert migrations down to REVISION ('base' removes everything)."""
     from context.migrations import downgrade as do_downgrade
 
-    with errors_as_exit():
-        do_downgrade(get_settings().database_url, revision)
+    with errors_as_exit(), migration_errors():
+        do_downgrade(settings_now().database_url, revision)
     err.print(f"database at {revision}")
 
 
-cli.command("gc")(gc_command)
+def check_settings() -> None:
+    """A bad CAMPAIGN_* value (environment or .env): one line per variable saying what is wrong, exit 2."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    try:
+        settings_now()
+    except SettingsError as e:  # a JSON-valued variable that is not JSON
+        field = re.search(r'field "(\w+)"', str(e))
+        name = f"CAMPAIGN_{field.group(1).upper()}" if field else "a CAMPAIGN_* variable"
+        err.print(f"[red]error:[/] {name}: not valid JSON (expected an object, e.g. {{}})", highlight=False)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    except ValidationError as e:
+        for item in e.errors(include_url=False):
+            name = "CAMPAIGN_" + str(item["loc"][0]).upper() if item["loc"] else "CAMPAIGN_*"
+            message = item["msg"].removeprefix("Value error, ")
+            err.print(f"[red]error:[/] {name}: {message}", highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
 
 
 def main() -> None:
+    args = sys.argv[1:]
+    if args and not {"--help", "-h"} & set(args) and args[0] != "schema":
+        check_settings()
     cli()

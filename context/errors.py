@@ -69,3 +69,7 @@ class CorruptContextError(ContextError):
     def __init__(self, run_id: str, problem: str) -> None:
         super().__init__(f"run {run_id}: stored context is invalid: {problem}")
         self.run_id, self.problem = run_id, problem
+
+
+class SchemaRevisionError(ContextError):
+    """Raised when the database's schema is missing, older or newer than this code's migrations."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 MAX_WORKFLOW_NAME = 255
@@ -41,9 +41,22 @@ def _iso_timestamp(v: str) -> str:
     return v
 
 
+# JSON Schema (ECMAScript regex) forms of the two checks above, for the generated schemas (docs/schema/).
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+TIMESTAMP_PATTERN = (
+    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    "(\\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+
 # Kept as the exact text given so a context read from the database dumps back byte for byte.
-UuidStr = Annotated[str, AfterValidator(_uuid_text)]
-Timestamp = Annotated[str, AfterValidator(_iso_timestamp)]
+UuidStr = Annotated[
+    str, AfterValidator(_uuid_text), WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN})
+]
+Timestamp = Annotated[
+    str,
+    AfterValidator(_iso_timestamp),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}),
+]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 JsonObject = dict[str, Any]
 

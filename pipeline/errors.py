@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from context.errors import ContextError
 
 
@@ -73,3 +75,19 @@ class UnsafeArtifactUriError(PipelineError):
 
 class UpdateRequestError(PipelineError):
     """Raised when an update run cannot start from the requested base run."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a request: where (a JSON path like `payload.steps.bgm.tempo_bpm`) and what."""
+
+    path: str
+    message: str
+
+
+class RequestInvalidError(PipelineError):
+    """Raised when a run request fails validation; holds every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
+        self.problems = problems

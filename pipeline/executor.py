@@ -19,7 +19,7 @@ from context.models import (
 from context.resolver import ContextResolver
 from context.service import CampaignContextService, drop_artifact
 from pipeline.errors import ArtifactIntegrityError, PipelineError, QualityCheckFailedError, StepFailedError
-from pipeline.hashing import input_hash
+from pipeline.hashing import LEGACY_SCHEME_REASON, input_hash, is_current_scheme
 from pipeline.params import step_params
 from pipeline.quality import check_artifact, integrity_failure
 from pipeline.steps import StepSpec
@@ -171,6 +171,8 @@ class StepExecutor:
         old_hash = (ctx.computed.input_hashes_by_step if ctx.computed else {}).get(spec.id)
         if old_hash is None:
             return False, "no earlier result"
+        if not is_current_scheme(old_hash):
+            return False, LEGACY_SCHEME_REASON
         if old_hash != new_hash:
             return False, "inputs changed (params, version or an input artifact)"
         art = _resolver.get_ref(ctx, spec.output_ref)

@@ -14,9 +14,11 @@ from context.models import CampaignContext, TriggerInfo, TriggerType, utc_now_is
 from context.runs import Run, RunRepository, RunStatus, utc_now
 from context.service import CampaignContextService, decode_context
 from context.tenancy import tenant_scope
-from pipeline.errors import UpdateRequestError
+from pipeline.errors import RequestInvalidError, UpdateRequestError
 from pipeline.graph import StepGraph
+from pipeline.param_models import payload_size_problem
 from pipeline.params import deep_merge
+from pipeline.problems import forced_step_problems, payload_problems
 
 
 class RunRequest(BaseModel):
@@ -38,6 +40,9 @@ class RunRequest(BaseModel):
     @classmethod
     def _storable(cls, payload: dict[str, Any]) -> dict[str, Any]:
         # PostgreSQL's jsonb cannot hold U+0000: refuse it here rather than fail the run's first write.
+        too_big = payload_size_problem(payload)  # first: the NUL scan below recurses
+        if too_big:
+            raise ValueError(f"payload is {too_big}")
         if _has_nul(payload):
             raise ValueError("payload must not contain the NUL character (U+0000): jsonb cannot store it")
         return payload
@@ -80,26 +85,35 @@ def load_base(service: CampaignContextService, request: RunRequest) -> tuple[Run
 
 
 def validate_request(request: RunRequest, *, service: CampaignContextService, graph: StepGraph) -> None:
-    """Every check that can refuse a request, run before anything is enqueued."""
-    graph.check_names(request.steps)
+    """Every check that can refuse a request, run before anything is enqueued.
+
+    An update's payload is checked merged over its base's: that is the payload its steps will read.
+    """
+    problems = forced_step_problems(request.steps, graph)
+    if problems:  # known without a query: refused before the base run is looked up
+        raise RequestInvalidError(problems)
+    payload = request.payload
     if request.base_run_id is not None:
-        load_base(service, request)
+        _, base_ctx = load_base(service, request)
+        payload = deep_merge(base_ctx.trigger.payload or {}, request.payload)
     elif request.steps:
         raise UpdateRequestError("--steps forces steps of an update; a new run executes every step anyway")
+    problems += payload_problems(payload, graph)
+    if problems:
+        raise RequestInvalidError(problems)
 
 
 def prepare_run(
     request: RunRequest, *, service: CampaignContextService, sessions: sessionmaker[Session], graph: StepGraph
 ) -> PreparedRun:
     """Create the run row (pending) with its starting context; idempotent on `request.run_id`."""
-    forced = frozenset(graph.check_names(request.steps))
+    forced = frozenset(request.steps)  # names checked by validate_request before the row exists
     with tenant_scope(request.tenant_id), sessions() as session, session.begin():
         existing = RunRepository(session).get(request.run_id, tenant_id=request.tenant_id)
         if existing is not None:
             ctx = decode_context(existing.id, existing.context)
             return PreparedRun(existing.id, existing.tenant_id, ctx, forced, created=False)
-    if request.base_run_id is None:
-        validate_request(request, service=service, graph=graph)
+    validate_request(request, service=service, graph=graph)
     trigger = TriggerInfo(type=request.trigger_type, timestamp=utc_now_iso(), initiated_by=request.initiated_by)
     if request.base_run_id is not None:
         base_run, base_ctx = load_base(service, request)

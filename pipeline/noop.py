@@ -17,6 +17,7 @@ from typing import Any
 from PIL import Image
 
 from pipeline.errors import TransientStepError
+from pipeline.param_models import with_test_params
 from pipeline.steps import GeneratedOutput, StepInputs
 
 _BOX = {"x": 1, "y": 1, "width": 2, "height": 2}
@@ -72,3 +73,6 @@ def noop(inputs: StepInputs) -> list[GeneratedOutput]:
         return [GeneratedOutput(step, _binary(kind), suffix)]
     document = {**_JSON.get(step, {}), "salt": inputs.params.get("salt", "")}
     return [GeneratedOutput(step, json.dumps(document, sort_keys=True).encode(), ".json")]
+
+
+noop.params_model = with_test_params  # type: ignore[attr-defined]  # the params it reads, for request validation

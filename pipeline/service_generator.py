@@ -82,8 +82,17 @@ class _Answer:
     url: str
 
 
+class ServiceParams(BaseModel):
+    """A service step's params are the service's to define and check (a 4xx names what it refuses): any JSON
+    object, still within the payload's size and depth caps."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 class ServiceGenerator:
     """A Generator (callable on StepInputs) bound to one step's service, the store that signs input links."""
+
+    params_model = ServiceParams
 
     def __init__(self, step_id: str, config: ServiceConfig, store: ArtifactStore, auth: str | None) -> None:
         self.step_id, self.config, self.store, self.auth = step_id, config, store, auth

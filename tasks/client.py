@@ -27,6 +27,14 @@ CREATE_TIMEOUT_S = 60  # campaign.start_run creates the row within ms when a wor
 TERMINAL = {s.value for s in TERMINAL_STATUSES}
 
 
+class StillRunningError(TimeoutError):
+    """`wait` gave up while the run is still queued or running: it has not failed, it may finish later."""
+
+    def __init__(self, run_id: uuid.UUID, status: str, waited_s: float, hint: str) -> None:
+        super().__init__(f"run {run_id} is still {status} after {waited_s:.0f}s of waiting; {hint}")
+        self.run_id, self.status = run_id, status
+
+
 @dataclass(frozen=True)
 class RunSnapshot:
     run: Run
@@ -116,11 +124,12 @@ def wait(
             if snap.done:
                 return snap
         elif time.monotonic() - started > CREATE_TIMEOUT_S:
-            raise TimeoutError(
-                f"run {run_id} was not created within {CREATE_TIMEOUT_S}s: is a worker running? see its log"
-            )
+            hint = "no worker has picked it up: is a worker running? see its log"
+            raise StillRunningError(run_id, "queued", time.monotonic() - started, hint)
         if time.monotonic() > deadline:
-            raise TimeoutError(f"run {run_id} did not finish within {timeout_s:.0f}s")
+            status = "queued" if snap is None else snap.run.status
+            hint = f"follow it with `campaign show {run_id}`"
+            raise StillRunningError(run_id, status, time.monotonic() - started, hint)
         time.sleep(poll_s)
 
 

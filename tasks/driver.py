@@ -20,6 +20,7 @@ from context.service import decode_context
 from pipeline.delta import compose
 from pipeline.graph import StepGraph
 from tasks.app import app, settings
+from tasks.events import emit
 from tasks.worker import Resources, resources
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def advance(run_id: str, tenant_id: str, epoch: int) -> None:
             )
             if done:
                 log.info("run completed", extra={"run_id": run_id, "tenant_id": tenant_id})
+                emit(run_id, tenant_id, "completed", "completed")
             ready: list[str] = []
         else:
             done = False
@@ -100,6 +102,7 @@ def admit_next(tenant_id: str) -> None:
         admitted = Ledger(session).admit(uuid.UUID(tenant_id), settings.tenant_max_running, lease())
     for run_uuid, epoch in admitted:
         log.info("run admitted", extra={"run_id": str(run_uuid), "tenant_id": tenant_id, "epoch": epoch})
+        emit(run_uuid, tenant_id, "running", "pending")
         advance(str(run_uuid), tenant_id, epoch)
 
 
@@ -130,5 +133,6 @@ def fail_run(run_id: str, tenant_id: str, step_id: str, reason: str, epoch: int 
         if failed and step_id in res.graph.specs:
             ledger.fail_step(run_uuid, tenant_uuid, step_id, reason[:4000])
     if failed:
+        emit(run_id, tenant_id, "failed", "failed", step=step_id, reason=reason[:4000])
         admit_next(tenant_id)
     return failed

@@ -16,6 +16,8 @@ from pipeline.errors import UpdateRequestError
 from pipeline.launch import RunRequest, prepare_run
 from tasks.app import app, settings
 from tasks.driver import admit_next, advance, fail_run, lease
+from tasks.events import emit
+from tasks.refusing import refuses_with_json
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
@@ -30,16 +32,20 @@ log = logging.getLogger(__name__)
     retry_jitter=True,
     max_retries=settings.db_outage_retries,
 )
+@refuses_with_json(run_path="baseRunId")
 def start_run(self: Task, request_json: dict[str, Any]) -> str:
     """Create the run row (queued), admit it under its tenant's fair share, send its first steps.
 
-    Plain JSON in, the run id out, so any Celery client can call it. A redelivered start finds the row and
+    Plain JSON in, the run id out, so any Celery client can call it (and wait for it: this small result, kept
+    CAMPAIGN_RESULT_EXPIRES_S, is the one a client reads; steps store none). A redelivered start finds the row and
     goes on from where the first delivery stopped: it never leaves a run pending.
     """
     request = RunRequest.model_validate(request_json)
     res = resources()
     prepared = prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph)
     run_id, tenant_id = str(prepared.run_id), str(prepared.tenant_id)
+    if prepared.created:
+        emit(run_id, tenant_id, "queued", "queued")
     with tenant_scope(tenant_id):
         admit_next(tenant_id)
         if not prepared.created:
@@ -63,6 +69,7 @@ def resume(run_id: str, tenant_id: str) -> int:
         )
     if epoch is None:
         raise UpdateRequestError(f"run {run_id} changed while resuming it; look at it again")
+    emit(run_id, tenant_id, "running", "pending", reason="resumed")
     with tenant_scope(tenant_id):
         advance(run_id, tenant_id, epoch)
     return epoch
@@ -82,6 +89,7 @@ def refuse_resume(run_id: uuid.UUID, status: str, epoch: int) -> None:
 
 
 @app.task(name="campaign.resume_run")
+@refuses_with_json(run_path="runId")
 def resume_run(run_id: str, tenant_id: str) -> str:
     """Continue a failed run: steps whose results are recorded are kept, the rest run."""
     resume(run_id, tenant_id)
@@ -89,6 +97,7 @@ def resume_run(run_id: str, tenant_id: str) -> str:
 
 
 @app.task(name="campaign.cancel_run")
+@refuses_with_json(run_path="runId")
 def cancel_run(run_id: str, tenant_id: str, by: str = "api", reason: str = "") -> str:
     """Stop a run: it ends `cancelled` with who and why; queued steps never start, running ones are stopped."""
     res = resources()
@@ -114,6 +123,7 @@ def cancel_run(run_id: str, tenant_id: str, by: str = "api", reason: str = "") -
         # SIGTERM the pool processes running them; their writes are refused anyway, the run being cancelled.
         app.control.revoke(list(running), terminate=True, signal="SIGTERM")
     log.warning("run cancelled", extra={"run_id": run_id, "tenant_id": tenant_id, "reason": why})
+    emit(run_id, tenant_id, "cancelled", "cancelled", reason=why)
     with tenant_scope(tenant_id):
         admit_next(tenant_id)
     return run_id
@@ -167,5 +177,6 @@ def _sweep_run(run_id: str, tenant_id: str) -> str:
         return "failed"
     if epoch is not None:
         log.warning("lease expired; run resumed by the sweeper", extra={"run_id": run_id, "epoch": epoch})
+        emit(run_id, tenant_id, "running", "pending", reason="resumed by the sweeper: its lease expired")
         advance(run_id, tenant_id, epoch)
     return "resumed"

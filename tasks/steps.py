@@ -24,6 +24,7 @@ from pipeline.errors import StepFailedError, TransientStepError
 from pipeline.steps import DEFAULT_GRAPH, StepSpec
 from tasks.app import app, settings
 from tasks.driver import advance, context_of, fail_run, lease
+from tasks.events import emit
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
         outcome, reason, delta = StepOutcome.EXECUTED, result.reason, step_delta(ctx, result.context, spec.id)
     with res.sessions() as session, session.begin():
         recorded = Ledger(session).record(run_uuid, tenant_uuid, spec.id, epoch, outcome, reason, delta, lease=lease())
+    if recorded:
+        emit(run_id, tenant_id, "step_finished", outcome.value, step=spec.id, reason=reason)
     return outcome.value if recorded else f"{outcome.value}, but another delivery recorded first: its result stands"
 
 

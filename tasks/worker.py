@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from context.db import ensure_embedded_schema, make_engine, session_factory
 from context.errors import ContextError
+from context.migrations import check_schema_revision
 from context.registry import ReferenceTypeRegistry
 from context.service import CampaignContextService
 from context.settings import Settings, environment
@@ -49,6 +50,7 @@ def build_resources(cfg: Settings) -> Resources:
     registry = ReferenceTypeRegistry.from_config(cfg.artifact_types)
     engine = make_engine(cfg.database_url)
     ensure_embedded_schema(engine)
+    check_schema_revision(engine)
     sessions = session_factory(engine)
     autocommit_sessions = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     store = open_store(cfg.artifact_url, cfg.artifact_root)

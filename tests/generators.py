@@ -18,13 +18,16 @@ import os
 import signal
 import time
 import uuid
+from functools import cache
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from PIL import Image
+from pydantic import BaseModel, create_model
 
 from pipeline.generators import DEFAULT_GENERATORS
 from pipeline.noop import _BINARY, _JSON, noop
+from pipeline.param_models import with_test_params
 from pipeline.steps import GeneratedOutput, StepInputs
 
 
@@ -90,3 +93,19 @@ def noop_with_salt(inputs: StepInputs, nonce: str) -> list[GeneratedOutput]:
         w.setframerate(8000)
         w.writeframes(bytes.fromhex(nonce))
     return [GeneratedOutput(out.type, buf.getvalue(), out.suffix)]
+
+
+@cache
+def test_params(step_id: str) -> type[BaseModel]:
+    """The no-op knobs (pipeline.noop) plus this module's: what the test worker's payloads may carry."""
+    return create_model(
+        f"{with_test_params(step_id).__name__}ForTests",
+        __base__=with_test_params(step_id),
+        random=(bool, False),
+        stubborn=(bool, False),
+        kill_worker=(bool, False),
+        bad_format=(bool, False),
+    )
+
+
+dispatch.params_model = test_params  # type: ignore[attr-defined]

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import kombu.exceptions
 import psycopg
 import pytest
+import redis
 from celery import Celery
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +26,7 @@ from context.runs import Run, RunRepository, RunStep
 from tests.services import PG_ADMIN_DSN, RedisServer, empty_redis, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-TERMINAL = {"completed", "failed"}
+TERMINAL = {"completed", "failed", "cancelled"}
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +131,10 @@ class WorkerProcess:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise RuntimeError(f"worker exited with {self.proc.returncode}; log: {self.log_path.read_text()[-3000:]}")
-        replies = client.control.ping(destination=[f"{self.name}@{os.uname().nodename}"], timeout=0.5)
+        try:
+            replies = client.control.ping(destination=[f"{self.name}@{os.uname().nodename}"], timeout=0.5)
+        except (OSError, redis.ConnectionError, kombu.exceptions.OperationalError):
+            return False  # a pooled connection that died with a restarted Redis: the next try opens a new one
         return bool(replies)
 
     def kill_hard(self) -> None:
@@ -216,7 +221,7 @@ def start_run(celery_client: Celery, worker: WorkerProcess) -> RunStarter:
 def wait_for_run(
     sessions: sessionmaker[Session], run_id: uuid.UUID, tenant: uuid.UUID, timeout_s: float = 120
 ) -> tuple[Run, dict[str, RunStep]]:
-    """Poll the run row until it is completed or failed."""
+    """Poll the run row until it is completed, failed or cancelled."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with sessions() as s:

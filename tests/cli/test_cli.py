@@ -128,7 +128,7 @@ def test_an_unknown_step_in_an_update_is_refused_before_anything_runs(
     proc = campaign("update", "--from", run_id, "--steps", "bgm,sparkles", cwd=cwd)
 
     assert proc.returncode == 2
-    assert "unknown step(s): sparkles" in one_line_error(proc)
+    assert "--steps: unknown step 'sparkles'" in one_line_error(proc)
     with sqlite3.connect(cwd / "var" / "campaign.db") as db:
         assert db.execute("SELECT count(*) FROM runs").fetchone() == before
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def test_a_new_run_records_an_input_hash_per_step_and_passing_checks_for_every_a
     assert ctx.computed is not None
 
     assert set(ctx.computed.input_hashes_by_step) == set(graph.step_ids)
-    assert all(len(h) == 64 for h in ctx.computed.input_hashes_by_step.values())
+    assert all(re.fullmatch(r"jcs-sha256:[0-9a-f]{64}", h) for h in ctx.computed.input_hashes_by_step.values())
     assert len(set(ctx.computed.input_hashes_by_step.values())) == 12
     checked = {(q.artifact_id, q.check_type) for q in ctx.computed.quality_checks}
     for artifact_id in ctx.artifacts:

@@ -131,7 +131,7 @@ def test_two_concurrent_updates_of_one_base_both_complete_and_leave_the_base_row
 
 @pytest.mark.parametrize(
     ("problem", "expected"),
-    [("unknown_step", "unknown step"), ("failed_base", "not completed"), ("other_tenant", "another tenant"),
+    [("unknown_step", "unknown step"), ("failed_base", "not completed"), ("other_tenant", "run not found"),
      ("corrupt_base", "stored context is invalid")],
 )  # fmt: skip
 def test_a_bad_update_request_is_refused_and_the_base_run_is_untouched(

@@ -1,0 +1,64 @@
+"""Backlog: 100 no-op runs enqueued at once on 2 worker processes; and one tenant's run behind another's backlog.
+
+Steps of runs in progress go before new runs' first steps (message priorities, tasks.driver), and each tenant
+runs at most CAMPAIGN_TENANT_MAX_RUNNING runs at once (fair share), so the first customer does not wait for the
+last, and tenant B's single run does not wait behind tenant A's hundreds.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from typing import Any
+
+from benchmarks.harness import STEP_IDS, Worker, client_app, services, start_run, wait_runs
+from benchmarks.stats import Row, summarize
+
+NAME = "backlog"
+BURST = 100
+A_BACKLOG = 200
+NOOP: dict[str, Any] = {"steps": {step: {"noop": True} for step in STEP_IDS}}
+
+
+def run(*, quick: bool, deadline: float | None = None) -> list[Row]:
+    alone_rounds = 3 if quick else 5
+    with services("backlog") as svc, svc.connect() as conn:
+        client = client_app(svc.redis_url)
+        with Worker(svc, concurrency=2).start(client):
+            tenant = uuid.uuid4()
+            wait_runs(conn, [start_run(client, tenant, NOOP)])  # warm-up
+            alone = [_latency(conn, client, tenant) for _ in range(alone_rounds)]
+            burst_tenant = uuid.uuid4()
+            t0 = time.time()
+            ids = [start_run(client, burst_tenant, NOOP) for _ in range(BURST)]
+            wait_runs(conn, ids, timeout_s=600, interval_s=0.05)
+            finished = sorted(
+                (f.timestamp() - t0)
+                for (f,) in conn.execute("SELECT finished_at FROM app.runs WHERE id = ANY(%s)", (ids,)).fetchall()
+            )
+        with Worker(svc, concurrency=2, env={"CAMPAIGN_TENANT_MAX_RUNNING": "2"}).start(client):
+            b_alone = [_latency(conn, client, uuid.uuid4()) for _ in range(alone_rounds)]
+            tenant_a = uuid.uuid4()
+            backlog = [start_run(client, tenant_a, NOOP) for _ in range(A_BACKLOG)]
+            b_behind = _latency(conn, client, uuid.uuid4(), timeout_s=600)
+            conn.execute("UPDATE app.runs SET status = 'cancelled' WHERE id = ANY(%s) AND status IN "
+                         "('queued', 'pending', 'running')", (backlog,))  # fmt: skip
+        client.close()
+    one = summarize(alone).median
+    first = Row(NAME, f"{BURST} runs at once, -c 2: first completed", "s after send", summarize([finished[0]]))
+    first.baseline, first.ratio, first.target = f"one run alone {one:.3f} s", finished[0] / one, 3.0
+    median = statistics.median(finished)
+    med = Row(NAME, f"{BURST} runs at once: median run latency", "s after send", summarize([median]))
+    med.baseline, med.ratio, med.target = f"last run {finished[-1]:.2f} s", median / finished[-1], 0.6
+    med.note = f"one run alone {one:.3f} s; all {BURST} done at {finished[-1]:.2f} s"
+    b_one = summarize(b_alone).median
+    fair = Row(NAME, f"tenant B's run behind tenant A's {A_BACKLOG} (cap 2)", "s latency", summarize([b_behind]))
+    fair.baseline, fair.ratio, fair.target = f"B alone {b_one:.3f} s", b_behind / b_one, 2.0
+    return [first, med, fair]
+
+
+def _latency(conn: Any, client: Any, tenant: uuid.UUID, timeout_s: float = 120) -> float:
+    t0 = time.perf_counter()
+    run_id = start_run(client, tenant, NOOP)
+    return wait_runs(conn, [run_id], timeout_s=timeout_s, interval_s=0.003) - t0

@@ -1,0 +1,75 @@
+"""Critical path: with a realistic step profile (scaled down 100x), a run's latency against the graph's critical path.
+
+Level barriers would cost the sum of each level's slowest step; following the graph costs the longest
+path through it. Enough worker slots (-c 8) that no step waits for a process.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from benchmarks.harness import STEP_IDS, Worker, client_app, services, start_run, wait_runs
+from benchmarks.stats import Row, summarize
+from pipeline.graph import StepGraph
+from pipeline.steps import default_steps
+
+NAME = "critical_path"
+TARGET = 1.05
+SCALE = 100
+# Seconds in production (the issue's profile); the rest take under 1 s.
+PROFILE_S = {"plan": 5, "intro_image": 10, "intro_video": 40, "button_segmentation": 3, "bgm": 20, "sfx": 8,
+             "outcome_win_video": 40, "outcome_lose_video": 40}  # fmt: skip
+OTHER_S = 0.5
+PROCS = 8
+
+
+def durations() -> dict[str, float]:
+    return {step: PROFILE_S.get(step, OTHER_S) / SCALE for step in STEP_IDS}
+
+
+def critical_path_s(graph: StepGraph, cost: dict[str, float]) -> tuple[float, list[str]]:
+    """The longest path through the graph, by step durations, and its steps."""
+    finish: dict[str, tuple[float, list[str]]] = {}
+    for step in graph.step_ids:  # graph order: producers first
+        spec = graph[step]
+        before = max((finish[graph.producer_of(t)] for t in spec.reads), default=(0.0, []), key=lambda f: f[0])
+        finish[step] = (before[0] + cost[step], [*before[1], step])
+    return max(finish.values(), key=lambda f: f[0])
+
+
+def run(*, quick: bool, deadline: float | None = None) -> list[Row]:
+    rounds = 3 if quick else 7
+    graph = StepGraph(default_steps())
+    cost = durations()
+    critical, path = critical_path_s(graph, cost)
+    levels = sum(max(cost[s] for s in level) for level in graph.levels)
+    payload: dict[str, Any] = {"steps": {step: {"sleep_s": cost[step]} for step in STEP_IDS}}
+    with services("critical") as svc, svc.connect() as conn:
+        client = client_app(svc.redis_url)
+        tenant = uuid.uuid4()
+        with Worker(svc, concurrency=PROCS).start(client):
+            wait_runs(conn, [start_run(client, tenant)])  # warm-up: connections, imports in every process
+            wait_runs(conn, [start_run(client, tenant, payload)])
+            profiled, noop = [], []
+            for _ in range(rounds):
+                profiled.append(_latency_s(conn, client, tenant, payload))
+                noop.append(_latency_s(conn, client, tenant, {}))
+        client.close()
+    row = Row(NAME, f"profile / {SCALE}, -c {PROCS}", "s latency", summarize(profiled))
+    row.baseline = f"critical path {critical:.3f} s ({' -> '.join(path)})"
+    row.ratio, row.target = row.summary.median / critical, TARGET
+    floor = summarize(noop).median
+    row.note = (f"level barriers would take {levels:.3f} s ({levels / critical:.2f}x); a no-op run (the engine's "
+                f"own cost for 12 hops) takes {floor:.3f} s")  # fmt: skip
+    row.extra = {"critical_path_s": critical, "levels_s": levels, "noop_run_s": floor, "path": path}
+    noop_row = Row(NAME, f"no-op run, -c {PROCS} (the floor)", "s latency", summarize(noop))
+    noop_row.note = f"{len(path)} steps on the critical path; per-hop cost ≈ {floor / len(path) * 1000:.0f} ms"
+    return [row, noop_row]
+
+
+def _latency_s(conn: Any, client: Any, tenant: uuid.UUID, payload: dict[str, Any]) -> float:
+    t0 = time.perf_counter()
+    run_id = start_run(client, tenant, payload)
+    return wait_runs(conn, [run_id], interval_s=0.003) - t0

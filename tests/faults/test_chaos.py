@@ -1,0 +1,120 @@
+"""Chaos: 100 runs with generators that answer differently on every call, while workers are SIGKILLed at random
+and Redis is restarted once. Every run must end by itself, none driven twice, every completed one consistent."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from context import CampaignContext
+from context.registry import ReferenceTypeRegistry
+from context.service import CampaignContextService
+from pipeline.executor import StepExecutor
+from pipeline.graph import StepGraph
+from pipeline.steps import DEFAULT_GRAPH, default_steps
+from pipeline.store import LocalArtifactStore
+from pipeline.verify import verify_context
+from tests.faults.conftest import RedisServer
+from tests.worker_fixtures import WorkerProcess, client_app, fast_policy, worker_env
+
+RUNS = 100
+BOUND_S = 420  # the stated bound for this configuration: lease 3 s + hard limit 5 s + sweep 1 s, many times over
+RANDOM_PAYLOAD = {"steps": {step: {"random": True} for step, _ in DEFAULT_GRAPH}}
+
+
+def _statuses(sessions: sessionmaker[Session], run_ids: list[uuid.UUID]) -> dict[str, str]:
+    with sessions() as s:
+        rows = s.execute(text("SELECT id, status FROM app.runs WHERE id = ANY(:ids)"), {"ids": run_ids})
+        return {str(r.id): r.status for r in rows}
+
+
+def test_a_hundred_runs_under_random_kills_and_a_redis_restart_all_end_consistent(
+    app_pg_url: str,
+    redis_server: RedisServer,
+    pg_sessions: sessionmaker[Session],
+    registry: ReferenceTypeRegistry,
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(20261202)
+    artifacts = tmp_path / "artifacts"
+    env = worker_env(app_pg_url, redis_server.url, artifacts, CAMPAIGN_RUN_LEASE_S="3", CAMPAIGN_SWEEP_INTERVAL_S="1",
+                     CAMPAIGN_MAX_SWEEPS="10", CAMPAIGN_TENANT_MAX_RUNNING="20",
+                     CAMPAIGN_STEP_POLICY=fast_policy(4, 5))  # fmt: skip
+    client = client_app(redis_server.url)
+    beat = WorkerProcess(env, tmp_path / "beat.log", concurrency=1, beat=True)
+    beat.start(client)
+    workers = [WorkerProcess(env, tmp_path / f"w{i}.log") for i in range(2)]
+    for w in workers:
+        w.start(client)
+    tenant = uuid.uuid4()
+    run_ids = [uuid.uuid4() for _ in range(RUNS)]
+    for run_id in run_ids:
+        body = {"tenantId": str(tenant), "runId": str(run_id), "payload": RANDOM_PAYLOAD}
+        client.send_task("campaign.start_run", args=[body])
+
+    started = time.monotonic()
+    kills, restarted_redis, generation = 0, False, 2
+    try:
+        while time.monotonic() - started < BOUND_S:
+            statuses = _statuses(pg_sessions, run_ids)
+            if len(statuses) == RUNS and all(s in ("completed", "failed", "cancelled") for s in statuses.values()):
+                break
+            time.sleep(rng.uniform(1.5, 3.5))
+            victim = rng.randrange(len(workers))
+            workers[victim].kill_hard()
+            kills += 1
+            if not restarted_redis and kills == 4:
+                redis_server.kill()  # nothing on disk: every queued message is lost
+                redis_server.start()
+                restarted_redis = True
+                client.close()
+                client = client_app(redis_server.url)  # its pooled connections died with the server
+            for i, w in enumerate(workers):
+                if i == victim or w.exited():
+                    generation += 1
+                    workers[i] = WorkerProcess(env, tmp_path / f"w{generation}.log")
+                    workers[i].start(client)
+            if beat.exited():  # a Redis restart can make a worker exit; its supervisor starts it again
+                beat = WorkerProcess(env, tmp_path / f"beat{generation}.log", concurrency=1, beat=True)
+                beat.start(client)
+        elapsed = time.monotonic() - started
+    finally:
+        for w in [*workers, beat]:
+            w.stop()
+
+    statuses = _statuses(pg_sessions, run_ids)
+    stuck = {r: s for r, s in statuses.items() if s not in ("completed", "failed", "cancelled")}
+    assert restarted_redis and kills >= 4
+    assert len(statuses) == RUNS, f"{RUNS - len(statuses)} runs were never created"
+    assert not stuck, f"{len(stuck)} runs not terminal after {elapsed:.0f} s: {sorted(set(stuck.values()))}"
+
+    executor = StepExecutor(CampaignContextService(registry), LocalArtifactStore(artifacts))
+    graph = StepGraph(default_steps())
+    with pg_sessions() as s:
+        rows = s.execute(text("SELECT id, status, error, context FROM app.runs WHERE id = ANY(:ids)"),
+                         {"ids": run_ids}).all()  # fmt: skip
+        results = s.execute(
+            text("SELECT count(*) FROM app.run_steps WHERE run_id = ANY(:ids) AND result IS NOT NULL"),
+            {"ids": run_ids},
+        ).scalar_one()
+    completed = [r for r in rows if r.status == "completed"]
+    assert all(r.error for r in rows if r.status == "failed"), "a failed run without a reason"
+    assert len(completed) >= RUNS * 0.9, f"only {len(completed)} of {RUNS} completed"
+    assert results >= len(completed) * 12
+    store = LocalArtifactStore(artifacts)
+    for row in completed:
+        ctx = CampaignContext.model_validate(row.context)
+        assert verify_context(ctx, graph, executor) == [], row.id
+        # Every generated JSON names the input hashes it was built from: they must be the ones in the context.
+        by_type = {a.type: a.hash for a in ctx.artifacts.values()}
+        for art in ctx.artifacts.values():
+            if art.uri.endswith(".json"):
+                built_from = json.loads(store.read(art.uri, art.hash)).get("builtFrom", {})
+                assert built_from == {t: by_type[t] for t in built_from}, (row.id, art.type)
+    print(f"chaos: {len(completed)} completed, {RUNS - len(completed)} failed, {kills} kills, {elapsed:.0f} s")
