@@ -22,6 +22,7 @@ import psycopg
 from celery import Celery
 
 from context.migrations import upgrade
+from pipeline.policy import START_PRIORITY
 from pipeline.steps import DEFAULT_GRAPH
 from tests.services import RedisServer, create_database, drop_database, free_port, sqlalchemy_url, wait_for
 from tests.worker_fixtures import client_app as client_app  # re-exported for the benchmark modules
@@ -146,10 +147,10 @@ def _children(pid: int) -> list[int]:
 
 
 def start_run(client: Celery, tenant: uuid.UUID, payload: dict[str, Any] | None = None, **fields: Any) -> uuid.UUID:
-    """Send `campaign.start_run` with plain JSON; returns the run id."""
+    """Send `campaign.start_run` with plain JSON, at the priority `campaign run` uses; returns the run id."""
     run_id = uuid.uuid4()
     body = {"tenantId": str(tenant), "runId": str(run_id), "payload": payload or {}, **fields}
-    client.send_task("campaign.start_run", args=[body])
+    client.send_task("campaign.start_run", args=[body], priority=START_PRIORITY)
     return run_id
 
 

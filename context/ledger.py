@@ -30,6 +30,7 @@ class RunView:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     forced: frozenset[str] = frozenset()
     sweeps: int = 0
+    recorded: frozenset[str] = frozenset()  # steps with a recorded result (also in a view without documents)
 
     @property
     def live(self) -> bool:
@@ -56,9 +57,13 @@ class Ledger:
     def _insert(self) -> Any:
         return postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
-    def view(self, run_id: uuid.UUID, tenant_id: uuid.UUID, *, lock: bool = False) -> RunView | None:
+    def view(
+        self, run_id: uuid.UUID, tenant_id: uuid.UUID, *, lock: bool = False, documents: bool = True
+    ) -> RunView | None:
+        """The run's state; without `documents`, no context and no result JSON (which steps are recorded only)."""
         self._repo._scope(tenant_id)
-        stmt = select(Run.status, Run.epoch, Run.context, Run.forced_steps, Run.sweeps).where(
+        context = Run.context if documents else literal(None).label("context")
+        stmt = select(Run.status, Run.epoch, context, Run.forced_steps, Run.sweeps).where(
             Run.id == run_id, Run.tenant_id == tenant_id
         )
         if lock:  # serialises against a concurrent cancel or completion
@@ -66,13 +71,15 @@ class Ledger:
         row = self.session.execute(stmt).one_or_none()
         if row is None:
             return None
-        results = self.session.execute(
-            select(RunStep.step_id, RunStep.result).where(
+        result = RunStep.result if documents else literal(None).label("result")
+        rows = self.session.execute(
+            select(RunStep.step_id, result).where(
                 RunStep.run_id == run_id, RunStep.tenant_id == tenant_id, RunStep.result.is_not(None)
             )
-        )
-        recorded = {r.step_id: r.result for r in results}
-        return RunView(row.status, row.epoch, row.context, recorded, frozenset(row.forced_steps or ()), row.sweeps)
+        ).all()
+        results = {r.step_id: r.result for r in rows} if documents else {}
+        return RunView(row.status, row.epoch, row.context, results, frozenset(row.forced_steps or ()), row.sweeps,
+                       frozenset(r.step_id for r in rows))  # fmt: skip
 
     def start_step(
         self,
@@ -94,7 +101,7 @@ class Ledger:
             return StepStart(view, stale=f"the run is {view.status}")
         if view.epoch != epoch:
             return StepStart(view, stale=f"epoch {epoch} is stale; the run is driven by epoch {view.epoch}")
-        if step_id in view.results:
+        if step_id in view.recorded:
             return StepStart(view)
         now = utc_now()
         values = {
@@ -166,8 +173,8 @@ class Ledger:
         lease: timedelta,
     ) -> bool:
         """Record the step's result once; False when it was already recorded or the run is not live."""
-        view = self.view(run_id, tenant_id, lock=True)
-        if view is None or not view.live or step_id in view.results:
+        view = self.view(run_id, tenant_id, lock=True, documents=False)
+        if view is None or not view.live or step_id in view.recorded:
             return False
         now = utc_now()
         values = {

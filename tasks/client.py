@@ -16,8 +16,8 @@ from context.service import decode_context
 from context.tenancy import tenant_scope
 from pipeline.errors import UpdateRequestError
 from pipeline.launch import RunRequest, validate_request
+from pipeline.policy import START_PRIORITY
 from tasks.app import app, settings
-from tasks.driver import START_PRIORITY
 from tasks.lifecycle import cancel_run, refuse_resume
 from tasks.worker import resources
 

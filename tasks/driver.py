@@ -19,13 +19,12 @@ from context.runs import RunStatus
 from context.service import decode_context
 from pipeline.delta import compose
 from pipeline.graph import StepGraph
+from pipeline.policy import START_PRIORITY
 from tasks.app import app, settings
 from tasks.events import emit
 from tasks.worker import Resources, resources
 
 log = logging.getLogger(__name__)
-
-START_PRIORITY = 9  # Redis: 0 is served first; a new run's start waits behind steps of runs in progress
 
 
 def lease() -> timedelta:
@@ -33,9 +32,9 @@ def lease() -> timedelta:
 
 
 def step_priority(graph: StepGraph, step_id: str) -> int:
-    """Deeper steps first: a run that has started is finished before new runs advance."""
+    """Deeper steps first (9 for a first step down to 1): a run that has started finishes before others advance."""
     depth = next(i for i, level in enumerate(graph.levels) if step_id in level)
-    return max(0, START_PRIORITY - 1 - depth)
+    return max(1, 9 - depth)
 
 
 def context_of(view: RunView, graph: StepGraph, run_id: str) -> CampaignContext:
@@ -65,13 +64,15 @@ def advance(run_id: str, tenant_id: str, epoch: int) -> None:
     with res.sessions() as session, session.begin():
         ledger = Ledger(session)
         # Locks the run row first, as every writer does: one lock order, no deadlocks between steps.
-        view = ledger.view(run_uuid, tenant_uuid, lock=True)
+        view = ledger.view(run_uuid, tenant_uuid, lock=True, documents=False)
         if view is None or not view.live or view.epoch != epoch:
             log.info("not advancing: run moved on", extra={"run_id": run_id, "epoch": epoch})
             return
-        recorded = set(view.results)
+        recorded = set(view.recorded)
         if recorded >= set(res.graph.step_ids):
-            ctx = context_of(view, res.graph, run_id)
+            full = ledger.view(run_uuid, tenant_uuid)  # only the completion needs the documents
+            assert full is not None
+            ctx = context_of(full, res.graph, run_id)
             done = ledger.finish(
                 run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict()
             )

@@ -51,7 +51,7 @@ def start_run(self: Task, request_json: dict[str, Any]) -> str:
         if not prepared.created:
             log.warning("start message redelivered; run already exists", extra={"run_id": run_id})
             with res.sessions() as session, session.begin():
-                view = Ledger(session).view(prepared.run_id, prepared.tenant_id)
+                view = Ledger(session).view(prepared.run_id, prepared.tenant_id, documents=False)
             if view is not None and view.live:
                 advance(run_id, tenant_id, view.epoch)  # claims are per epoch: nothing is sent twice
     return run_id
@@ -106,7 +106,7 @@ def cancel_run(run_id: str, tenant_id: str, by: str = "api", reason: str = "") -
     with tenant_scope(tenant_id), res.sessions() as session, session.begin():
         run = res.service.load_run(run_id, tenant_id)
         ledger = Ledger(session)
-        ledger.view(run_uuid, tenant_uuid, lock=True)
+        ledger.view(run_uuid, tenant_uuid, lock=True, documents=False)
         if not ledger.finish(run_uuid, tenant_uuid, status=RunStatus.CANCELLED, epoch=None, context=None, error=why):
             raise UpdateRequestError(f"run {run_id} is {run.status}; only a queued or live run can be cancelled")
         running = session.scalars(
@@ -154,7 +154,7 @@ def _sweep_run(run_id: str, tenant_id: str) -> str:
     run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
     with res.sessions() as session, session.begin():
         ledger = Ledger(session)
-        view = ledger.view(run_uuid, tenant_uuid)
+        view = ledger.view(run_uuid, tenant_uuid, documents=False)
         if view is None or not view.live:
             return "resumed"  # ended meanwhile: nothing to do, counted as handled
         if view.sweeps >= settings.max_sweeps:

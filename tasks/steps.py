@@ -59,7 +59,7 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
         )
     if start.stale:
         return f"dropped: {start.stale}"
-    if spec.id in start.view.results:
+    if spec.id in start.view.recorded:
         return "already recorded"
     if start.attempts > 1 + spec.policy.max_retries + settings.max_redeliveries:
         raise StepFailedError(spec.id, f"started {start.attempts} times without finishing (is it killing its worker?)")
