@@ -19,7 +19,6 @@ from context.runs import RunStatus
 from context.service import decode_context
 from pipeline.delta import compose
 from pipeline.graph import StepGraph
-from pipeline.policy import START_PRIORITY
 from tasks.app import app, settings
 from tasks.events import emit
 from tasks.worker import Resources, resources
