@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import redis
 from celery import Celery
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,8 +19,9 @@ NOOP_PAYLOAD = {"steps": {step_id: {"noop": True} for step_id, _ in DEFAULT_GRAP
 
 
 def test_two_hundred_runs_at_once_all_complete_with_valid_contexts_none_lost_or_duplicated(
-    celery_client: Celery, worker: WorkerProcess, pg_sessions: sessionmaker[Session]
+    celery_client: Celery, worker: WorkerProcess, pg_sessions: sessionmaker[Session], redis_url: str
 ) -> None:
+    results_before = _stored_results(redis_url)
     tenant = uuid.uuid4()
     run_ids = [uuid.uuid4() for _ in range(RUNS)]
     for run_id in run_ids:
@@ -46,3 +48,13 @@ def test_two_hundred_runs_at_once_all_complete_with_valid_contexts_none_lost_or_
         ctx = CampaignContext.model_validate(row.context)
         assert ctx.run_id == str(row.id) and len(ctx.refs) == 12 and len(ctx.artifacts) == 12
     assert tuple(step_rows) == (RUNS * 12, 1)  # one row per step per run, each executed once
+    # Bounded: Redis keeps the start task's small result per run (it expires), never one per step.
+    assert _stored_results(redis_url) - results_before <= RUNS
+
+
+def _stored_results(url: str) -> int:
+    conn = redis.Redis.from_url(url)
+    try:
+        return sum(1 for _ in conn.scan_iter("celery-task-meta-*", count=1000))
+    finally:
+        conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,22 @@ def test_a_game_bundle_whose_manifest_lies_fails_naming_the_file(
 
     with pytest.raises(QualityCheckFailedError, match=r"bundle: manifest.json does not match index.html"):
         executor.run(noop_run, spec, forced=True)
+
+
+class _LossyStore(LocalArtifactStore):
+    """A store whose writes land damaged on disk (a bad disk, a truncated upload): what it holds is not what it got."""
+
+    def put(self, data: bytes, suffix: str):  # type: ignore[no-untyped-def]
+        stored = super().put(data, suffix)
+        self.path_of(stored.uri).write_bytes(data[: len(data) // 2])
+        return stored
+
+
+def test_quality_checks_read_the_artifact_back_from_the_store_not_the_generators_bytes(
+    service: CampaignContextService, tmp_path: Path, noop_graph: StepGraph
+) -> None:
+    executor = StepExecutor(service, _LossyStore(tmp_path / "lossy"))
+    ctx = fresh_context(service, {"brief": BRIEF})
+
+    with pytest.raises(QualityCheckFailedError, match="integrity: stored bytes hash to"):
+        executor.run(ctx, noop_graph["plan"])
