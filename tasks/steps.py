@@ -136,6 +136,13 @@ def step_failed(self: Task, task_id: str, *, run_id: str, tenant_id: str, epoch:
     result = app.AsyncResult(task_id)
     if result.failed():
         exc = result.result
+        if type(exc).__name__ == "OperationalError":
+            # The database outage outlasted the step's retries: not the step's fault. The run's lease runs out
+            # and the sweeper takes it over once the database answers; failing it here would lose the run.
+            log.warning(
+                "step gave up on the database; left to the sweeper", extra={"run_id": run_id, "step_id": step_id}
+            )
+            return
         if type(exc).__name__ == "TimeLimitExceeded":
             reason = f"exceeded {policy.time_limit_s:g} s (hard time limit); its worker process was replaced"
         else:

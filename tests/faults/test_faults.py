@@ -3,6 +3,7 @@ a redelivered message, a pickled message."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -200,3 +201,37 @@ def _pings(client: Celery) -> bool:
 def _raw_context(sessions: sessionmaker[Session], run_id: uuid.UUID) -> str:
     with sessions() as s:
         return str(s.execute(text("SELECT context::text FROM app.runs WHERE id = :r"), {"r": run_id}).scalar())
+
+
+def test_a_database_outage_longer_than_the_retries_ends_with_the_run_finished_by_the_sweeper(
+    app_pg_url: str, fault_redis_url: str, pg_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    proxy = TcpProxy(target_port=5432)
+    proxy.start()
+    proxied_url = app_pg_url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
+    # One retry of ~1 s: the outage outlasts it, so the step gives up, and its error callback cannot reach the
+    # database either. Nothing is left to drive the run but its lease.
+    env = worker_env(proxied_url, fault_redis_url, tmp_path / "artifacts", CAMPAIGN_DB_OUTAGE_RETRIES="1",
+                     CAMPAIGN_RUN_LEASE_S="2", CAMPAIGN_SWEEP_INTERVAL_S="1",
+                     CAMPAIGN_STEP_POLICY=fast_policy(4, 5))  # fmt: skip
+    client = client_app(fault_redis_url)
+    worker = WorkerProcess(env, tmp_path / "w.log", beat=True)
+    worker.start(client)
+    tenant = uuid.uuid4()
+    try:
+        run_id = _start(client, tenant, {"steps": {"sfx": {"sleep_s": 1.5}}})
+        wait_for(lambda: _step_outcome(pg_sessions, run_id, "sfx") == "running", timeout_s=60, what="sfx to start")
+        proxy.stop()
+        gave_up = re.compile(r"Task campaign\.sfx\[[^\]]+\] raised unexpected: OperationalError")
+        wait_for(lambda: gave_up.search(worker.log_text()) is not None, timeout_s=60,
+                 what="the step to give up on the database")  # fmt: skip
+        proxy.start()
+        run, steps = wait_for_run(pg_sessions, run_id, tenant, timeout_s=120)
+    finally:
+        worker.stop()
+        proxy.stop()
+
+    assert run.status == "completed", run.error
+    assert run.epoch >= 2  # taken over by the sweeper once the lease ran out
+    _assert_complete_and_clean(run.context, tmp_path / "artifacts")
+    assert steps["sfx"].outcome == "executed"
