@@ -132,25 +132,23 @@ class Ledger:
     def touch(self, run_id: uuid.UUID, tenant_id: uuid.UUID, lease: timedelta) -> None:
         """The run's driver is alive (it just sent steps): keep the sweeper away for `lease`."""
         self._repo._scope(tenant_id)
-        self.session.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_(_LIVE))
-            .values(
-                lease_expires_at=case(
-                    (Run.lease_expires_at > utc_now() + lease, Run.lease_expires_at), else_=utc_now() + lease
-                )
-            )
-            .execution_options(synchronize_session=False)
-        )
+        self._extend_lease(run_id, tenant_id, utc_now() + lease, status=None)
 
     def _extend_lease(
-        self, run_id: uuid.UUID, tenant_id: uuid.UUID, until: datetime, *, status: RunStatus, progress: bool = False
+        self,
+        run_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        until: datetime,
+        *,
+        status: RunStatus | None,
+        progress: bool = False,
     ) -> None:
         values: dict[str, Any] = {
             "lease_expires_at": case((Run.lease_expires_at > until, Run.lease_expires_at), else_=until),
-            "status": status.value,
             "updated_at": utc_now(),
         }
+        if status is not None:
+            values["status"] = status.value
         if progress:
             values["sweeps"] = 0
         self.session.execute(

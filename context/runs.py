@@ -113,9 +113,6 @@ class RunStep(Base):
 
 
 _RLS_KEY = "campaign_rls_tenant"
-_STEP_PROGRESS = text(
-    "SELECT app.step_progress(:run, :tenant, :step, :outcome, :reason, :new_attempt, CAST(:doc AS jsonb))"
-)
 _SAVE_CONTEXT = text("SELECT app.save_context(:run, :tenant, CAST(:doc AS jsonb), :complete)")
 
 
@@ -235,43 +232,6 @@ class RunRepository:
             where=RunStep.tenant_id == tenant_id,
         ).returning(RunStep.attempts)
         return int(self.session.execute(stmt).scalar_one())
-
-    def step_progress(
-        self,
-        run_id: uuid.UUID,
-        step_id: str,
-        outcome: StepOutcome,
-        reason: str | None,
-        *,
-        tenant_id: uuid.UUID,
-        new_attempt: bool = False,
-        checkpoint: dict[str, Any] | None = None,
-    ) -> int:
-        """record_step, plus the run's checkpoint when given (only while the run is live); returns attempts.
-
-        On PostgreSQL one call of app.step_progress (run it on an autocommit connection: one round trip).
-        """
-        if self.session.get_bind().dialect.name == "postgresql":
-            params = {
-                "run": run_id,
-                "tenant": tenant_id,
-                "step": step_id,
-                "outcome": outcome.value,
-                "reason": reason,
-                "new_attempt": new_attempt,
-                "doc": None if checkpoint is None else json.dumps(checkpoint),
-            }
-            return int(self.session.scalar(_STEP_PROGRESS, params) or 0)
-        attempts = self.record_step(run_id, step_id, outcome, reason, tenant_id=tenant_id, new_attempt=new_attempt)
-        if checkpoint is not None:
-            self.update_run(
-                run_id,
-                tenant_id=tenant_id,
-                only_if_status=LIVE_STATUSES,
-                context=checkpoint,
-                status=RunStatus.RUNNING.value,
-            )
-        return attempts
 
     def steps(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> list[RunStep]:
         self._scope(tenant_id)
