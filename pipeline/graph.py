@@ -26,10 +26,12 @@ class StepGraph:
             missing = [t for t in spec.reads if t not in self._producer]
             if missing:
                 raise StepGraphError(f"step {spec.id} reads {', '.join(missing)}, which no step produces")
+        # Each step's producers: what must be recorded before it may start.
+        self.deps = {s.id: sorted({self._producer[t] for t in s.reads}) for s in specs}
         self.levels = self._levels()
 
     def _levels(self) -> list[list[str]]:
-        deps = {s.id: {self._producer[t] for t in s.reads} for s in self.specs.values()}
+        deps = {sid: set(d) for sid, d in self.deps.items()}
         done: set[str] = set()
         levels: list[list[str]] = []
         while len(done) < len(deps):

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from context.errors import ContextError
-from context.ledger import Ledger, RunView
+from context.ledger import Ledger, RunView, StepEnd
 from context.models import CampaignContext
 from context.runs import RunStatus
 from context.service import decode_context
@@ -59,39 +59,40 @@ def send_step(res: Resources, run_id: str, tenant_id: str, step_id: str, epoch: 
 def advance(run_id: str, tenant_id: str, epoch: int) -> None:
     """Send every step that is ready and not yet sent in this epoch; complete the run when all are recorded."""
     res = resources()
+    with res.sessions() as session, session.begin():
+        end = Ledger(session).end_step(
+            uuid.UUID(run_id), uuid.UUID(tenant_id), None, epoch, deps=res.graph.deps, lease=lease()
+        )
+    proceed(run_id, tenant_id, epoch, end)
+
+
+def proceed(run_id: str, tenant_id: str, epoch: int, end: StepEnd) -> None:
+    """Act on a step's last transaction: send the steps it claimed, or complete the run."""
+    if not end.live:
+        log.info("not advancing: the run is no longer live", extra={"run_id": run_id, "epoch": epoch})
+        return
+    res = resources()
+    for step_id in end.claimed:
+        send_step(res, run_id, tenant_id, step_id, epoch)
+    if end.complete:
+        complete(run_id, tenant_id, epoch)
+
+
+def complete(run_id: str, tenant_id: str, epoch: int) -> None:
+    """Store the run's final context and end it completed, once (compare-and-set on status and epoch)."""
+    res = resources()
     run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
     with res.sessions() as session, session.begin():
         ledger = Ledger(session)
         # Locks the run row first, as every writer does: one lock order, no deadlocks between steps.
-        view = ledger.view(run_uuid, tenant_uuid, lock=True, documents=False)
-        if view is None or not view.live or view.epoch != epoch:
-            log.info("not advancing: run moved on", extra={"run_id": run_id, "epoch": epoch})
+        view = ledger.view(run_uuid, tenant_uuid, lock=True)
+        if view is None or not view.live or view.epoch != epoch or not view.recorded >= set(res.graph.step_ids):
             return
-        recorded = set(view.recorded)
-        if recorded >= set(res.graph.step_ids):
-            full = ledger.view(run_uuid, tenant_uuid)  # only the completion needs the documents
-            assert full is not None
-            ctx = context_of(full, res.graph, run_id)
-            done = ledger.finish(
-                run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict()
-            )
-            if done:
-                log.info("run completed", extra={"run_id": run_id, "tenant_id": tenant_id})
-                emit(run_id, tenant_id, "completed", "completed")
-            ready: list[str] = []
-        else:
-            done = False
-            ready = [
-                s
-                for s in res.graph.step_ids
-                if s not in recorded and {res.graph.producer_of(t) for t in res.graph[s].reads} <= recorded
-            ]
-            ready = ledger.claim(run_uuid, tenant_uuid, ready, epoch)
-            if ready:
-                ledger.touch(run_uuid, tenant_uuid, lease())
-    for step_id in ready:
-        send_step(res, run_id, tenant_id, step_id, epoch)
+        ctx = context_of(view, res.graph, run_id)
+        done = ledger.finish(run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict())
     if done:
+        log.info("run completed", extra={"run_id": run_id, "tenant_id": tenant_id})
+        emit(run_id, tenant_id, "completed", "completed")
         admit_next(tenant_id)
 
 

@@ -16,14 +16,14 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
-from context.ledger import Ledger
+from context.ledger import Ledger, StepEnd
 from context.runs import StepOutcome
 from context.tenancy import tenant_scope
 from pipeline.delta import REUSED, step_delta
 from pipeline.errors import StepFailedError, TransientStepError
 from pipeline.steps import DEFAULT_GRAPH, StepSpec
 from tasks.app import app, settings
-from tasks.driver import advance, context_of, fail_run, lease
+from tasks.driver import context_of, fail_run, lease, proceed
 from tasks.events import emit
 from tasks.worker import resources
 
@@ -41,13 +41,14 @@ def _timed_out(e: BaseException) -> bool:
     return isinstance(e, SoftTimeLimitExceeded) or isinstance(e.__cause__, SoftTimeLimitExceeded)
 
 
-def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int) -> str:
-    """Generate (or reuse) and record the step's result unless it is recorded already; returns what happened."""
+def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int) -> tuple[str, StepEnd | None]:
+    """Generate (or reuse) and record the step's result unless it is recorded already, claiming what follows in
+    the same transaction; returns what happened, and the ledger's answer (None when this delivery was stale)."""
     res = resources()
     run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
     step_lease = lease() + timedelta(seconds=spec.policy.time_limit_s)
     with res.sessions() as session, session.begin():
-        start = Ledger(session).start_step(
+        start = Ledger(session).begin_step(
             run_uuid,
             tenant_uuid,
             spec.id,
@@ -58,9 +59,11 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
             lease=step_lease,
         )
     if start.stale:
-        return f"dropped: {start.stale}"
+        return f"dropped: {start.stale}", None
     if spec.id in start.view.recorded:
-        return "already recorded"
+        with res.sessions() as session, session.begin():
+            end = Ledger(session).end_step(run_uuid, tenant_uuid, None, epoch, deps=res.graph.deps, lease=lease())
+        return "already recorded", end
     if start.attempts > 1 + spec.policy.max_retries + settings.max_redeliveries:
         raise StepFailedError(spec.id, f"started {start.attempts} times without finishing (is it killing its worker?)")
     ctx = context_of(start.view, res.graph, run_id)
@@ -71,10 +74,21 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
         result = res.executor.execute(ctx, spec, decision)
         outcome, reason, delta = StepOutcome.EXECUTED, result.reason, step_delta(ctx, result.context, spec.id)
     with res.sessions() as session, session.begin():
-        recorded = Ledger(session).record(run_uuid, tenant_uuid, spec.id, epoch, outcome, reason, delta, lease=lease())
-    if recorded:
+        end = Ledger(session).end_step(
+            run_uuid,
+            tenant_uuid,
+            spec.id,
+            epoch,
+            deps=res.graph.deps,
+            lease=lease(),
+            outcome=outcome,
+            reason=reason,
+            result=delta,
+        )
+    if end.recorded:
         emit(run_id, tenant_id, "step_finished", outcome.value, step=spec.id, reason=reason)
-    return outcome.value if recorded else f"{outcome.value}, but another delivery recorded first: its result stands"
+        return outcome.value, end
+    return f"{outcome.value}, but another delivery recorded first: its result stands", end
 
 
 def _register(step_id: str) -> Task:
@@ -86,10 +100,10 @@ def _register(step_id: str) -> Task:
         policy = spec.policy
         with tenant_scope(tenant_id):
             try:
-                what = run_once(self, spec, run_id, tenant_id, epoch)
+                what, end = run_once(self, spec, run_id, tenant_id, epoch)
                 log.info("step %s", what, extra=extra)
-                if not what.startswith("dropped"):
-                    advance(run_id, tenant_id, epoch)
+                if end is not None:
+                    proceed(run_id, tenant_id, epoch, end)
             except OperationalError as e:  # the database is unreachable: the step is idempotent, so wait and redo it
                 log.warning("database unreachable; step will be retried", extra={**extra, "error": str(e)})
                 if self.request.retries >= settings.db_outage_retries:
