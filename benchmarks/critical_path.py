@@ -1,7 +1,8 @@
 """Critical path: with a realistic step profile (scaled down 100x), a run's latency against the graph's critical path.
 
 Level barriers would cost the sum of each level's slowest step; following the graph costs the longest
-path through it. Enough worker slots (-c 8) that no step waits for a process.
+path through it. Enough worker slots (-c 8) that no step waits for a process. The floor: a bare Celery chain of
+the critical path's steps, same sleeps, same broker and settings: what any Celery engine pays for those hops.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import time
 import uuid
 from typing import Any
 
+from benchmarks.bare_tasks import QUEUE, TABLE, TABLE_DDL
 from benchmarks.harness import STEP_IDS, Worker, client_app, services, start_run, wait_runs
 from benchmarks.stats import Row, summarize
 from pipeline.graph import StepGraph
@@ -25,8 +27,13 @@ OTHER_S = 0.5
 PROCS = 8
 
 
-def durations() -> dict[str, float]:
-    return {step: PROFILE_S.get(step, OTHER_S) / SCALE for step in STEP_IDS}
+def durations(scale: float = SCALE) -> dict[str, float]:
+    return {step: PROFILE_S.get(step, OTHER_S) / scale for step in STEP_IDS}
+
+
+def profile_payload(scale: float = SCALE) -> dict[str, Any]:
+    """A run payload whose no-op steps sleep the profile's durations, scaled down `scale` times."""
+    return {"steps": {step: {"sleep_s": seconds} for step, seconds in durations(scale).items()}}
 
 
 def critical_path_s(graph: StepGraph, cost: dict[str, float]) -> tuple[float, list[str]]:
@@ -45,18 +52,29 @@ def run(*, quick: bool, deadline: float | None = None) -> list[Row]:
     cost = durations()
     critical, path = critical_path_s(graph, cost)
     levels = sum(max(cost[s] for s in level) for level in graph.levels)
-    payload: dict[str, Any] = {"steps": {step: {"sleep_s": cost[step]} for step in STEP_IDS}}
+    payload = profile_payload()
+    chain_path = [(step, cost[step]) for step in path]
     with services("critical") as svc, svc.connect() as conn:
+        conn.execute(TABLE_DDL)
         client = client_app(svc.redis_url)
         tenant = uuid.uuid4()
-        with Worker(svc, concurrency=PROCS).start(client):
+        bare = Worker(svc, app="benchmarks.bare_tasks", queues=QUEUE, concurrency=2)
+        with Worker(svc, concurrency=PROCS).start(client), bare.start(client):
             wait_runs(conn, [start_run(client, tenant)])  # warm-up: connections, imports in every process
             wait_runs(conn, [start_run(client, tenant, payload)])
-            profiled, noop = [], []
-            for _ in range(rounds):
+            _bare_latency_s(conn, client, chain_path)
+            profiled, noop, floor_s = [], [], []
+            for _ in range(rounds):  # interleaved, so a slow moment of the machine hits all three alike
                 profiled.append(_latency_s(conn, client, tenant, payload))
                 noop.append(_latency_s(conn, client, tenant, {}))
+                floor_s.append(_bare_latency_s(conn, client, chain_path))
         client.close()
+    floor_row = Row(NAME, "bare Celery chain of the critical path (the floor)", "s latency", summarize(floor_s))
+    floor_row.baseline = f"critical path {critical:.3f} s"
+    floor_row.ratio = floor_row.summary.median / critical
+    over_floor = summarize(profiled).median / floor_row.summary.median
+    floor_row.note = (f"{len(path)} plain tasks sleeping the same durations: the hops any Celery engine adds; "
+                      f"the campaign run is {over_floor:.2f}x this")  # fmt: skip
     row = Row(NAME, f"profile / {SCALE}, -c {PROCS}", "s latency", summarize(profiled))
     row.baseline = f"critical path {critical:.3f} s ({' -> '.join(path)})"
     row.ratio, row.target = row.summary.median / critical, TARGET
@@ -66,7 +84,14 @@ def run(*, quick: bool, deadline: float | None = None) -> list[Row]:
     row.extra = {"critical_path_s": critical, "levels_s": levels, "noop_run_s": floor, "path": path}
     noop_row = Row(NAME, f"no-op run, -c {PROCS} (the floor)", "s latency", summarize(noop))
     noop_row.note = f"{len(path)} steps on the critical path; per-hop cost ≈ {floor / len(path) * 1000:.0f} ms"
-    return [row, noop_row]
+    return [row, floor_row, noop_row]
+
+
+def _bare_latency_s(conn: Any, client: Any, path: list[tuple[str, float]]) -> float:
+    t0 = time.perf_counter()
+    run_id = uuid.uuid4()
+    client.send_task("bare.start", args=[str(run_id), {}, path], queue=QUEUE)
+    return wait_runs(conn, [run_id], table=TABLE, interval_s=0.003) - t0
 
 
 def _latency_s(conn: Any, client: Any, tenant: uuid.UUID, payload: dict[str, Any]) -> float:

@@ -417,6 +417,13 @@ class Ledger:
 
     def admit(self, tenant_id: uuid.UUID, cap: int, lease: timedelta) -> list[tuple[uuid.UUID, int]]:
         """Move the tenant's oldest queued runs to pending while it runs fewer than `cap`; (run, epoch) each."""
+        if self._on_postgresql:  # one round trip (migration 0010)
+            rows = self.session.execute(
+                text("SELECT run_id, epoch FROM app.admit_runs(:tenant, :cap, :lease_s)"),
+                {"tenant": tenant_id, "cap": cap, "lease_s": lease.total_seconds()},
+            ).all()
+            self.session.info[_RLS_KEY] = tenant_id
+            return [(r.run_id, int(r.epoch)) for r in rows]  # oldest first
         self.lock_tenant(tenant_id)
         self._repo._scope(tenant_id)
         live = self.session.scalar(

@@ -8,6 +8,8 @@
   step's result once (first writer wins; skipped when `result` is NULL); then, as the epoch's driver, claim
   every step of `deps` ({step: [producer steps]}) whose producers are all recorded and which this epoch has
   not sent yet. Returns {live, recorded, claimed, complete} as jsonb.
+- app.admit_runs(tenant, cap, lease_s): under the tenant's advisory lock, move its oldest queued runs to pending
+  (a new epoch, a lease) while fewer than `cap` of its runs are live; returns (run_id, epoch) of each.
 
 Both are SECURITY INVOKER and name the tenant for row-level security themselves (set_config, transaction-local),
 so they see and write only that tenant's rows, exactly as the statements they replace did. The Python
@@ -24,6 +26,7 @@ down_revision = "0009_run_events"
 branch_labels = None
 depends_on = None
 
+ADMIT = "app.admit_runs(uuid, integer, double precision)"
 START = "app.step_start(uuid, uuid, text, integer, text, text, text, double precision)"
 FINISH = "app.step_finish(uuid, uuid, text, integer, text, text, jsonb, double precision, jsonb)"
 
@@ -135,8 +138,39 @@ def upgrade() -> None:
         END $$
         """
     )
+    op.execute(
+        """
+        CREATE FUNCTION app.admit_runs(p_tenant uuid, p_cap integer, p_lease_s double precision)
+        RETURNS TABLE (run_id uuid, epoch integer)
+        LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, app AS $$
+        DECLARE
+            v_free integer;
+        BEGIN
+            -- Admission decisions of one tenant are serialised across workers, for this transaction.
+            PERFORM pg_advisory_xact_lock(hashtextextended(p_tenant::text, 0));
+            PERFORM set_config('app.tenant_id', p_tenant::text, true);
+            SELECT p_cap - count(*) INTO v_free FROM app.runs
+            WHERE tenant_id = p_tenant AND status IN ('pending', 'running');
+            IF v_free <= 0 THEN
+                RETURN;
+            END IF;
+            RETURN QUERY
+            WITH admitted AS (
+                UPDATE app.runs AS r SET epoch = r.epoch + 1, status = 'pending', error = NULL, failed_step = NULL,
+                    finished_at = NULL, updated_at = now(), sweeps = 0,
+                    lease_expires_at = now() + make_interval(secs => p_lease_s)
+                WHERE r.id IN (SELECT q.id FROM app.runs AS q WHERE q.tenant_id = p_tenant AND q.status = 'queued'
+                               ORDER BY q.created_at, q.id LIMIT v_free)
+                  AND r.tenant_id = p_tenant AND r.status = 'queued'
+                RETURNING r.id, r.epoch, r.created_at
+            )
+            SELECT a.id, a.epoch FROM admitted AS a ORDER BY a.created_at, a.id;
+        END $$
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute(f"DROP FUNCTION IF EXISTS {ADMIT}")
     op.execute(f"DROP FUNCTION IF EXISTS {FINISH}")
     op.execute(f"DROP FUNCTION IF EXISTS {START}")

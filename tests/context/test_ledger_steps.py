@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,3 +118,32 @@ def test_a_start_counts_attempts_and_extends_the_lease(tx: Tx, tenant: uuid.UUID
         assert row is not None and step is not None
         assert (row.status, row.lease_expires_at is not None) == ("running", True)
         assert (step.outcome, step.attempts, step.queue, step.hostname, step.task_id) == ("running", 1, "q", "h", "t")
+
+
+def test_admission_starts_the_oldest_queued_runs_up_to_the_cap(tx: Tx, tenant: uuid.UUID) -> None:
+    live = _new_run(tx, tenant)  # pending: one of the cap's two places is taken
+    queued = []
+    for minute in range(3):
+        run_id = uuid.uuid4()
+        with tx() as ledger:
+            RunRepository(ledger.session).add(
+                Run(
+                    id=run_id,
+                    tenant_id=tenant,
+                    campaign_id=uuid.uuid4(),
+                    workflow_name="wf",
+                    status="queued",
+                    created_at=datetime(2026, 1, 1, 0, 10 - minute, tzinfo=UTC),
+                )
+            )
+        queued.append(run_id)
+    oldest = queued[-1]
+
+    with tx() as ledger:
+        assert ledger.admit(tenant, 2, LEASE) == [(oldest, 1)]
+    with tx() as ledger:
+        assert ledger.admit(tenant, 2, LEASE) == []  # at the cap
+        assert ledger.finish(live, tenant, status=RunStatus.COMPLETED, epoch=None, context=None)
+    with tx() as ledger:
+        assert ledger.admit(tenant, 5, LEASE) == [(queued[1], 1), (queued[0], 1)]
+        assert ledger.admit(uuid.uuid4(), 5, LEASE) == []  # another tenant has nothing queued
