@@ -6,7 +6,7 @@ last, and tenant B's single run does not wait behind tenant A's hundreds.
 
 Tenant B's latency is measured twice: with no-op steps, where B's run (a fraction of a second) is small next to
 the time the workers take to consume A's 200 start messages queued before B's (the intake floor: FIFO, one
-message at a time); and with steps sleeping the realistic profile scaled down 20x on 8 worker slots, where what
+message at a time); and with steps sleeping the realistic profile scaled down 20x on 16 worker slots (room for two runs of A and one of B side by side), where what
 B waits for is the scheduling that fair share is about.
 """
 
@@ -26,7 +26,7 @@ BURST = 100
 A_BACKLOG = 200
 NOOP: dict[str, Any] = {"steps": {step: {"noop": True} for step in STEP_IDS}}
 PROFILE_SCALE = 20
-PROFILE_PROCS = 8
+PROFILE_PROCS = 16
 
 
 def run(*, quick: bool, deadline: float | None = None) -> list[Row]:

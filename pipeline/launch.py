@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from context.models import CampaignContext, TriggerInfo, TriggerType, utc_now_iso
@@ -108,12 +109,13 @@ def prepare_run(
 ) -> PreparedRun:
     """Create the run row (pending) with its starting context; idempotent on `request.run_id`."""
     forced = frozenset(request.steps)  # names checked by validate_request before the row exists
-    with tenant_scope(request.tenant_id), sessions() as session, session.begin():
-        existing = RunRepository(session).get(request.run_id, tenant_id=request.tenant_id)
-        if existing is not None:
-            ctx = decode_context(existing.id, existing.context)
-            return PreparedRun(existing.id, existing.tenant_id, ctx, forced, created=False)
-    validate_request(request, service=service, graph=graph)
+    try:
+        validate_request(request, service=service, graph=graph)
+    except (RequestInvalidError, UpdateRequestError):
+        existing = _existing(request, sessions, forced)  # a redelivered start goes on with the run it created
+        if existing is None:
+            raise
+        return existing
     trigger = TriggerInfo(type=request.trigger_type, timestamp=utc_now_iso(), initiated_by=request.initiated_by)
     if request.base_run_id is not None:
         base_run, base_ctx = load_base(service, request)
@@ -141,6 +143,21 @@ def prepare_run(
         context=ctx.to_json_dict(),
         started_at=utc_now(),
     )
-    with sessions() as session, session.begin():
-        RunRepository(session).add(run)
+    try:
+        with sessions() as session, session.begin():
+            RunRepository(session).add(run)
+    except IntegrityError:
+        # The row exists: this is a redelivered start (one insert instead of a lookup before every insert).
+        existing = _existing(request, sessions, forced)
+        if existing is None:
+            raise
+        return existing
     return PreparedRun(request.run_id, request.tenant_id, ctx, forced, created=True)
+
+
+def _existing(request: RunRequest, sessions: sessionmaker[Session], forced: frozenset[str]) -> PreparedRun | None:
+    with tenant_scope(request.tenant_id), sessions() as session, session.begin():
+        run = RunRepository(session).get(request.run_id, tenant_id=request.tenant_id)
+        if run is None:
+            return None
+        return PreparedRun(run.id, run.tenant_id, decode_context(run.id, run.context), forced, created=False)
