@@ -6,8 +6,8 @@ last, and tenant B's single run does not wait behind tenant A's hundreds.
 
 Tenant B's latency is measured twice: with no-op steps, where B's run (a fraction of a second) is small next to
 the time the workers take to consume A's 200 start messages queued before B's (the intake floor: FIFO, one
-message at a time); and with steps sleeping the realistic profile scaled down 20x on 16 worker slots (room for two runs of A and one of B side by side), where what
-B waits for is the scheduling that fair share is about.
+message at a time); and with steps sleeping the realistic profile scaled down 20x on 16 worker slots (room for
+two runs of A and one of B side by side), where what B waits for is the scheduling that fair share is about.
 """
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ class StepEnd:
     recorded: bool = False
     claimed: tuple[str, ...] = ()
     complete: bool = False  # every step of the graph has a recorded result
+    update: bool = False  # the run updates a base run: what it claimed may be reusable without executing
 
 
 # On PostgreSQL each per-step transaction is one function call (migration 0010): one round trip, not a dozen.
@@ -61,6 +62,17 @@ _STEP_START = text("SELECT app.step_start(:run, :tenant, :step, :epoch, :queue, 
 _STEP_FINISH = text(
     "SELECT app.step_finish(:run, :tenant, :step, :epoch, :outcome, :reason, CAST(:result AS jsonb), :lease_s, "
     "CAST(:deps AS jsonb))"
+)
+
+_RECORD_REUSED = text(
+    "INSERT INTO app.run_steps AS s (run_id, step_id, tenant_id, outcome, reason, attempts, updated_at, epoch, "
+    "result, finished_at) "
+    "SELECT :run, x.step, :tenant, 'reused', x.reason, 1, now(), :epoch, CAST(:result AS jsonb), now() "
+    "FROM jsonb_to_recordset(CAST(:steps AS jsonb)) AS x(step text, reason text) "
+    "ON CONFLICT (run_id, step_id) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, "
+    "updated_at = excluded.updated_at, epoch = excluded.epoch, result = excluded.result, "
+    "finished_at = excluded.finished_at WHERE s.result IS NULL "
+    "RETURNING s.step_id"
 )
 
 
@@ -210,7 +222,8 @@ class Ledger:
         self.session.info[_RLS_KEY] = tenant_id
         order = list(deps)
         claimed = tuple(sorted(got["claimed"], key=order.index))
-        return StepEnd(bool(got["live"]), bool(got["recorded"]), claimed, bool(got["complete"]))
+        live, recorded, complete = bool(got["live"]), bool(got["recorded"]), bool(got["complete"])
+        return StepEnd(live, recorded, claimed, complete, update=bool(got.get("update")))
 
     def _end_step_by_statements(
         self,
@@ -239,7 +252,8 @@ class Ledger:
         claimed = self.claim(run_id, tenant_id, ready, epoch)
         if claimed:
             self.touch(run_id, tenant_id, lease)
-        return StepEnd(live=True, recorded=recorded, claimed=tuple(claimed))
+        base = self.session.scalar(select(Run.base_run_id).where(Run.id == run_id, Run.tenant_id == tenant_id))
+        return StepEnd(live=True, recorded=recorded, claimed=tuple(claimed), update=base is not None)
 
     def touch(self, run_id: uuid.UUID, tenant_id: uuid.UUID, lease: timedelta) -> None:
         """The run's driver is alive (it just sent steps): keep the sweeper away for `lease`."""
@@ -306,6 +320,43 @@ class Ledger:
             where=RunStep.result.is_(None),  # first writer wins
         ).returning(RunStep.step_id)
         recorded = self.session.execute(stmt).first() is not None
+        if recorded:
+            self._extend_lease(run_id, tenant_id, now + lease, status=RunStatus.RUNNING, progress=True)
+        return recorded
+
+    def record_reused(
+        self,
+        run_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        epoch: int,
+        steps: Sequence[tuple[str, str]],
+        *,
+        result: dict[str, Any],
+        lease: timedelta,
+    ) -> list[str]:
+        """Record `steps` ((step, reason) each) as reused with the same `result` (the delta of a reused step, which
+        changes nothing), in one statement; returns the ones recorded by this call."""
+        if not steps:
+            return []
+        self._repo._scope(tenant_id)
+        now = utc_now()
+        if self._on_postgresql:  # one prepared statement, however many steps
+            params = {"run": run_id, "tenant": tenant_id, "epoch": epoch, "result": json.dumps(result),
+                      "steps": json.dumps([{"step": s, "reason": r} for s, r in steps])}  # fmt: skip
+            recorded = list(self.session.execute(_RECORD_REUSED, params).scalars())
+            if recorded:
+                self._extend_lease(run_id, tenant_id, now + lease, status=RunStatus.RUNNING, progress=True)
+            return recorded
+        rows = [{"run_id": run_id, "step_id": step_id, "tenant_id": tenant_id, "outcome": StepOutcome.REUSED.value,
+                 "reason": reason, "attempts": 1, "updated_at": now, "epoch": epoch, "result": result,
+                 "finished_at": now} for step_id, reason in steps]  # fmt: skip
+        insert = self._insert()(RunStep).values(rows)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[RunStep.run_id, RunStep.step_id],
+            set_={k: insert.excluded[k] for k in ("outcome", "reason", "updated_at", "epoch", "result", "finished_at")},
+            where=RunStep.result.is_(None),  # first writer wins
+        ).returning(RunStep.step_id)
+        recorded = [r.step_id for r in self.session.execute(stmt)]
         if recorded:
             self._extend_lease(run_id, tenant_id, now + lease, status=RunStatus.RUNNING, progress=True)
         return recorded

@@ -74,8 +74,8 @@ class PreparedRun:
 def load_base(service: CampaignContextService, request: RunRequest) -> tuple[Run, CampaignContext]:
     """The base run of an update and its context, or the error that stops the update before enqueueing."""
     assert request.base_run_id is not None
-    ctx = service.load_from_run(request.base_run_id, request.tenant_id)  # tenant check, corrupt context
-    run = service.load_run(request.base_run_id, request.tenant_id)
+    run = service.load_run(request.base_run_id, request.tenant_id)  # not found, another tenant's
+    ctx = decode_context(run.id, run.context)  # a corrupt stored context is refused here
     if run.status == RunStatus.CANCELLED.value:
         raise UpdateRequestError(f"base run {run.id} was cancelled; only a completed run can be updated")
     if run.status != RunStatus.COMPLETED.value:
@@ -85,8 +85,10 @@ def load_base(service: CampaignContextService, request: RunRequest) -> tuple[Run
     return run, ctx
 
 
-def validate_request(request: RunRequest, *, service: CampaignContextService, graph: StepGraph) -> None:
-    """Every check that can refuse a request, run before anything is enqueued.
+def validate_request(
+    request: RunRequest, *, service: CampaignContextService, graph: StepGraph
+) -> tuple[Run, CampaignContext] | None:
+    """Every check that can refuse a request, run before anything is enqueued; an update's base run and context.
 
     An update's payload is checked merged over its base's: that is the payload its steps will read.
     """
@@ -94,14 +96,16 @@ def validate_request(request: RunRequest, *, service: CampaignContextService, gr
     if problems:  # known without a query: refused before the base run is looked up
         raise RequestInvalidError(problems)
     payload = request.payload
+    base = None
     if request.base_run_id is not None:
-        _, base_ctx = load_base(service, request)
-        payload = deep_merge(base_ctx.trigger.payload or {}, request.payload)
+        base = load_base(service, request)
+        payload = deep_merge(base[1].trigger.payload or {}, request.payload)
     elif request.steps:
         raise UpdateRequestError("--steps forces steps of an update; a new run executes every step anyway")
     problems += payload_problems(payload, graph)
     if problems:
         raise RequestInvalidError(problems)
+    return base
 
 
 def prepare_run(
@@ -110,15 +114,15 @@ def prepare_run(
     """Create the run row (pending) with its starting context; idempotent on `request.run_id`."""
     forced = frozenset(request.steps)  # names checked by validate_request before the row exists
     try:
-        validate_request(request, service=service, graph=graph)
+        base = validate_request(request, service=service, graph=graph)
     except (RequestInvalidError, UpdateRequestError):
         existing = _existing(request, sessions, forced)  # a redelivered start goes on with the run it created
         if existing is None:
             raise
         return existing
     trigger = TriggerInfo(type=request.trigger_type, timestamp=utc_now_iso(), initiated_by=request.initiated_by)
-    if request.base_run_id is not None:
-        base_run, base_ctx = load_base(service, request)
+    if base is not None:
+        base_run, base_ctx = base
         trigger.payload = deep_merge(base_ctx.trigger.payload or {}, request.payload)
         ctx = base_ctx.model_copy(deep=True, update={"run_id": str(request.run_id), "trigger": trigger})
         campaign_id = base_run.campaign_id

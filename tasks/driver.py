@@ -15,9 +15,10 @@ from typing import Any
 from context.errors import ContextError
 from context.ledger import Ledger, RunView, StepEnd
 from context.models import CampaignContext
-from context.runs import RunStatus
+from context.runs import RunStatus, StepOutcome
 from context.service import decode_context
-from pipeline.delta import compose
+from pipeline.delta import REUSED, compose
+from pipeline.errors import PipelineError
 from pipeline.graph import StepGraph
 from tasks.app import app, settings
 from tasks.events import emit
@@ -72,10 +73,66 @@ def proceed(run_id: str, tenant_id: str, epoch: int, end: StepEnd) -> None:
         log.info("not advancing: the run is no longer live", extra={"run_id": run_id, "epoch": epoch})
         return
     res = resources()
-    for step_id in end.claimed:
+    to_send, done = list(end.claimed), end.complete
+    if end.update and to_send:
+        to_send = reuse_inline(run_id, tenant_id, epoch, to_send)  # completes the run if reuse goes to the end
+    for step_id in to_send:
         send_step(res, run_id, tenant_id, step_id, epoch)
-    if end.complete:
+    if done:
         complete(run_id, tenant_id, epoch)
+
+
+def reuse_inline(run_id: str, tenant_id: str, epoch: int, claimed: list[str]) -> list[str]:
+    """Record the claimed steps of an update that are reused, here, without a task each, following the graph as
+    far as reuse goes: a reused step costs a decision, not a broker round trip. Completes the run when reuse
+    reaches its end; returns the steps left to send."""
+    res = resources()
+    graph = res.graph
+    run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
+    with res.sessions() as session, session.begin():
+        ledger = Ledger(session)
+        # Locked until the reused steps are recorded: no other writer records a step of this run meanwhile, so
+        # the context read here stays right (a reused step changes nothing in it).
+        view = ledger.view(run_uuid, tenant_uuid, lock=True)
+        if view is None or not view.live or view.epoch != epoch:
+            return []  # cancelled, failed or taken over: nothing more to send
+        try:
+            ctx = context_of(view, graph, run_id)
+        except ContextError:
+            return claimed  # the steps' own tasks meet the problem and report it
+        done, seen = set(view.recorded), set(claimed)
+        pending, keep, reused = list(claimed), [], []
+        while pending:
+            step_id = pending.pop(0)
+            if step_id in done:
+                continue
+            try:
+                decision = res.executor.decide(ctx, graph[step_id], forced=step_id in view.forced)
+            except (PipelineError, ContextError):
+                decision = None  # the step's own task meets the problem and reports it as the step's failure
+            if decision is None or not decision.reuse:
+                keep.append(step_id)
+                continue
+            reused.append((step_id, decision.reason))
+            done.add(step_id)
+            ready = [s for s in graph.step_ids if s not in done and s not in seen and set(graph.deps[s]) <= done]
+            seen.update(ready)
+            pending += ready
+        recorded = set(ledger.record_reused(run_uuid, tenant_uuid, epoch, reused, result=REUSED, lease=lease()))
+        end = ledger.end_step(run_uuid, tenant_uuid, None, epoch, deps=graph.deps, lease=lease())
+        # The context read above is the final one: the lock kept every other writer out, reuse changed nothing.
+        completed = end.complete and ledger.finish(
+            run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict()
+        )
+    for step_id, reason in reused:
+        if step_id in recorded:
+            log.info("step reused", extra={"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id})
+            emit(run_id, tenant_id, "step_finished", StepOutcome.REUSED.value, step=step_id, reason=reason)
+    if completed:
+        _completed(run_id, tenant_id)
+    if not end.live:
+        return []
+    return keep + [s for s in end.claimed if s not in keep]
 
 
 def complete(run_id: str, tenant_id: str, epoch: int) -> None:
@@ -91,9 +148,13 @@ def complete(run_id: str, tenant_id: str, epoch: int) -> None:
         ctx = context_of(view, res.graph, run_id)
         done = ledger.finish(run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict())
     if done:
-        log.info("run completed", extra={"run_id": run_id, "tenant_id": tenant_id})
-        emit(run_id, tenant_id, "completed", "completed")
-        admit_next(tenant_id)
+        _completed(run_id, tenant_id)
+
+
+def _completed(run_id: str, tenant_id: str) -> None:
+    log.info("run completed", extra={"run_id": run_id, "tenant_id": tenant_id})
+    emit(run_id, tenant_id, "completed", "completed")
+    admit_next(tenant_id)
 
 
 def admit_next(tenant_id: str) -> None:

@@ -7,7 +7,8 @@
 - app.step_finish(run, tenant, step, epoch, outcome, reason, result, lease_s, deps): lock the run; record the
   step's result once (first writer wins; skipped when `result` is NULL); then, as the epoch's driver, claim
   every step of `deps` ({step: [producer steps]}) whose producers are all recorded and which this epoch has
-  not sent yet. Returns {live, recorded, claimed, complete} as jsonb.
+  not sent yet. Returns {live, recorded, claimed, complete, update} as jsonb (update: the run has a base run,
+  so steps it claims may be reusable).
 - app.admit_runs(tenant, cap, lease_s): under the tenant's advisory lock, move its oldest queued runs to pending
   (a new epoch, a lease) while fewer than `cap` of its runs are live; returns (run_id, epoch) of each.
 
@@ -86,7 +87,8 @@ def upgrade() -> None:
             v_claimed text[];
         BEGIN
             PERFORM set_config('app.tenant_id', p_tenant::text, true);
-            SELECT status, epoch INTO r FROM app.runs WHERE id = p_run AND tenant_id = p_tenant FOR UPDATE;
+            SELECT status, epoch, base_run_id INTO r FROM app.runs
+            WHERE id = p_run AND tenant_id = p_tenant FOR UPDATE;
             IF NOT FOUND OR r.status NOT IN ('pending', 'running') THEN
                 RETURN jsonb_build_object('live', false, 'recorded', false, 'claimed', '[]'::jsonb,
                                           'complete', false);
@@ -134,6 +136,7 @@ def upgrade() -> None:
             END IF;
             RETURN jsonb_build_object(
                 'live', true, 'recorded', v_recorded, 'claimed', to_jsonb(v_claimed), 'epoch', r.epoch,
+                'update', r.base_run_id IS NOT NULL,
                 'complete', NOT EXISTS (SELECT 1 FROM jsonb_object_keys(p_deps) AS k WHERE NOT k = ANY (v_done)));
         END $$
         """

@@ -171,3 +171,22 @@ def _context(sessions: sessionmaker[Session], run_id: uuid.UUID, tenant: uuid.UU
         run = RunRepository(s).get(run_id, tenant_id=tenant)
         assert run is not None
         return CampaignContext.model_validate(run.context)
+
+
+def test_reused_steps_are_recorded_by_the_driver_without_a_task_each(
+    base_run: tuple[uuid.UUID, uuid.UUID], start_run: RunStarter, pg_sessions: sessionmaker[Session]
+) -> None:
+    tenant, base = base_run
+    unchanged = _update(start_run, tenant, base)
+    one_changed = _update(start_run, tenant, base, payload={"steps": {"bgm": {"mood": "sad"}}})
+
+    run, steps = wait_for_run(pg_sessions, unchanged, tenant)
+    assert run.status == "completed", run.error
+    assert {s.outcome for s in steps.values()} == {"reused"} and set(steps) == ALL
+    assert all(s.task_id is None for s in steps.values())  # no step message was sent for any of them
+
+    run, steps = wait_for_run(pg_sessions, one_changed, tenant)
+    assert run.status == "completed", run.error
+    ran_as_tasks = {sid for sid, s in steps.items() if s.task_id is not None}
+    assert ran_as_tasks == _executed(steps) == {"bgm", "audio_manifest", "game_config", "game_bundle",
+                                                "campaign_manifest"}  # fmt: skip
