@@ -71,7 +71,7 @@ def run(*, quick: bool, deadline: float | None = None) -> list[Row]:
                 base = made["raw psycopg: set_config + compare-and-set UPDATE"]
                 base.note = f"{len(json.dumps(doc))} B of JSON; RLS-bound role; one transaction each"
                 project = compare(made["Ledger.finish (the production path)"], base, target=TARGET)
-                project.note = "ORM: set_config + UPDATE in one transaction, as tasks.driver completes a run"
+                project.note = "SQLAlchemy session: set_config + UPDATE in one transaction, as tasks.driver ends a run"
                 rows.extend(made.values())
         engine.dispose()
     return rows

@@ -75,6 +75,13 @@ _RECORD_REUSED = text(
     "RETURNING s.step_id"
 )
 
+_FINISH = text(
+    "UPDATE app.runs SET status = :status, context = COALESCE(CAST(:context AS jsonb), context), "
+    "finished_at = now(), updated_at = now(), lease_expires_at = NULL, error = :error, failed_step = :failed_step "
+    "WHERE id = :run AND tenant_id = :tenant AND status = ANY(:live) "
+    "AND (CAST(:epoch AS integer) IS NULL OR epoch = CAST(:epoch AS integer)) RETURNING id"
+)
+
 
 @dataclass(frozen=True)
 class Ledger:
@@ -399,12 +406,15 @@ class Ledger:
         failed_step: str | None = None,
     ) -> bool:
         """End a live run (completed, failed, cancelled); with `epoch`, only as that epoch's driver."""
+        live = [*_LIVE, RunStatus.QUEUED.value] if status is RunStatus.CANCELLED else _LIVE  # a queued run too
+        if self._on_postgresql:  # the run's largest write: a plain statement, no ORM compile of a big document
+            self._repo._scope(tenant_id)
+            params = {"run": run_id, "tenant": tenant_id, "status": status.value, "live": live, "epoch": epoch,
+                      "context": None if context is None else json.dumps(context), "error": error,
+                      "failed_step": failed_step}  # fmt: skip
+            return self.session.execute(_FINISH, params).first() is not None
         self._repo._scope(tenant_id)
-        stmt = update(Run).where(Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_(_LIVE))
-        if status is RunStatus.CANCELLED:  # a queued run can be cancelled too
-            stmt = update(Run).where(
-                Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_([*_LIVE, RunStatus.QUEUED.value])
-            )
+        stmt = update(Run).where(Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_(live))
         if epoch is not None:
             stmt = stmt.where(Run.epoch == epoch)
         values: dict[str, Any] = {
