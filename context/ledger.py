@@ -46,6 +46,17 @@ class StepStart:
     stale: str | None = None  # why this delivery must not act: the run ended, or another epoch drives it
 
 
+def _stale(view: RunView, epoch: int) -> str | None:
+    """Why a delivery of `epoch` must not act on the run `view` shows, or None."""
+    if view.status == "missing":
+        return "the run does not exist"
+    if not view.live:
+        return f"the run is {view.status}"
+    if view.epoch != epoch:
+        return f"epoch {epoch} is stale; the run is driven by epoch {view.epoch}"
+    return None
+
+
 @dataclass(frozen=True)
 class StepEnd:
     """What a step's last transaction did: recorded its result, and which steps this epoch now sends."""
@@ -124,28 +135,21 @@ class Ledger:
         return RunView(row.status, row.epoch, row.context, results, frozenset(row.forced_steps or ()), row.sweeps,
                        frozenset(r.step_id for r in rows))  # fmt: skip
 
-    def start_step(
+    def _start_step_by_statements(
         self,
         run_id: uuid.UUID,
         tenant_id: uuid.UUID,
         step_id: str,
         epoch: int,
-        *,
         queue: str | None,
         hostname: str | None,
         task_id: str | None,
         lease: timedelta,
     ) -> StepStart:
-        """Check this delivery may act; if the step has no recorded result, count an attempt and extend the lease."""
-        view = self.view(run_id, tenant_id, lock=True)
-        if view is None:
-            return StepStart(RunView("missing", -1, None), stale="the run does not exist")
-        if not view.live:
-            return StepStart(view, stale=f"the run is {view.status}")
-        if view.epoch != epoch:
-            return StepStart(view, stale=f"epoch {epoch} is stale; the run is driven by epoch {view.epoch}")
-        if step_id in view.recorded:
-            return StepStart(view)
+        view = self.view(run_id, tenant_id, lock=True) or RunView("missing", -1, None)
+        stale = _stale(view, epoch)
+        if stale or step_id in view.recorded:
+            return StepStart(view, stale=stale)
         now = utc_now()
         values = {
             "run_id": run_id,
@@ -184,11 +188,10 @@ class Ledger:
         task_id: str | None,
         lease: timedelta,
     ) -> StepStart:
-        """`start_step` in one round trip on PostgreSQL; the same answers from `start_step` elsewhere."""
+        """Check this delivery may act; if the step has no recorded result, count an attempt, note where it runs and
+        extend the lease. One round trip on PostgreSQL (app.step_start), statement by statement elsewhere."""
         if not self._on_postgresql:
-            return self.start_step(
-                run_id, tenant_id, step_id, epoch, queue=queue, hostname=hostname, task_id=task_id, lease=lease
-            )
+            return self._start_step_by_statements(run_id, tenant_id, step_id, epoch, queue, hostname, task_id, lease)
         params = {"run": run_id, "tenant": tenant_id, "step": step_id, "epoch": epoch, "queue": queue,
                   "hostname": hostname, "task_id": task_id, "lease_s": lease.total_seconds()}  # fmt: skip
         got = self.session.execute(_STEP_START, params).scalar_one()
@@ -196,13 +199,8 @@ class Ledger:
         results = got.get("results") or {}
         view = RunView(got["status"], got["epoch"], got.get("context"), results, frozenset(got.get("forced") or ()),
                        got.get("sweeps", 0), frozenset(results))  # fmt: skip
-        if view.status == "missing":
-            return StepStart(view, stale="the run does not exist")
-        if not view.live:
-            return StepStart(view, stale=f"the run is {view.status}")
-        if view.epoch != epoch:
-            return StepStart(view, stale=f"epoch {epoch} is stale; the run is driven by epoch {view.epoch}")
-        return StepStart(view, int(got.get("attempts", 0)))
+        stale = _stale(view, epoch)
+        return StepStart(view, stale=stale) if stale else StepStart(view, int(got.get("attempts", 0)))
 
     def end_step(
         self,
@@ -407,13 +405,12 @@ class Ledger:
     ) -> bool:
         """End a live run (completed, failed, cancelled); with `epoch`, only as that epoch's driver."""
         live = [*_LIVE, RunStatus.QUEUED.value] if status is RunStatus.CANCELLED else _LIVE  # a queued run too
+        self._repo._scope(tenant_id)
         if self._on_postgresql:  # the run's largest write: a plain statement, no ORM compile of a big document
-            self._repo._scope(tenant_id)
             params = {"run": run_id, "tenant": tenant_id, "status": status.value, "live": live, "epoch": epoch,
                       "context": None if context is None else json.dumps(context), "error": error,
                       "failed_step": failed_step}  # fmt: skip
             return self.session.execute(_FINISH, params).first() is not None
-        self._repo._scope(tenant_id)
         stmt = update(Run).where(Run.id == run_id, Run.tenant_id == tenant_id, Run.status.in_(live))
         if epoch is not None:
             stmt = stmt.where(Run.epoch == epoch)
