@@ -19,9 +19,10 @@ MEDIA_QUEUE = "media"
 VIDEO_STEPS = frozenset({"intro_video", "outcome_win_video", "outcome_lose_video"})
 VIDEO_FORMATS = ("gif", "mp4", "webm")
 # Message priority of a run's start (Redis: 0 is served first, 9 last). Starts are cheap (a row, an admission
-# check) and are what any bare Celery client sends (priority 0), so they go first: a new tenant is never starved.
-# Finishing started runs first comes from the fair-share cap (runs past it wait in PostgreSQL, not in the broker)
-# and from step priorities (tasks.driver.step_priority: deeper steps first).
+# check) and are what any bare Celery client sends (priority 0), so on a worker that also runs steps they go
+# first: a new tenant is never starved. The recommended layout gives starts (queue `celery`) a worker of their
+# own, so they never compete with steps at all. Finishing started runs first comes from the fair-share cap (runs
+# past it wait in PostgreSQL, not in the broker) and from step priorities (tasks.driver.step_priority).
 START_PRIORITY = 0
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from context.settings import Settings
+from tasks.app import ALL_QUEUES, INTAKE_QUEUE
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
@@ -21,6 +22,7 @@ SETTINGS_VARS = {f"{PREFIX}{name}".upper() for name in Settings.model_fields}
 COMPOSE_ONLY_VARS = {
     "CAMPAIGN_WORKER_CONCURRENCY",
     "CAMPAIGN_MEDIA_WORKER_CONCURRENCY",
+    "CAMPAIGN_INTAKE_CONCURRENCY",
     "CAMPAIGN_WORKER_DB_PASSWORD",
     "CAMPAIGN_ARTIFACT_BUCKET",
 }
@@ -74,19 +76,33 @@ def test_the_stack_has_postgres_redis_a_migration_workers_and_flower(compose: di
         "migrate",
         "worker",
         "media-worker",
+        "intake",
         "beat",
         "flower",
     }
 
 
-def test_video_steps_have_their_own_worker_pool_and_one_beat_sweeps(compose: dict[str, Any]) -> None:
-    worker, media = service(compose, "worker")["command"], service(compose, "media-worker")["command"]
-    assert worker[worker.index("-Q") + 1] == "campaign,celery"
-    assert media[media.index("-Q") + 1] == "media"
+def queues_of(svc: dict[str, Any]) -> list[str]:
+    cmd = svc["command"]
+    return str(cmd[cmd.index("-Q") + 1]).split(",")
+
+
+def test_steps_videos_and_intake_have_their_own_worker_pools_and_one_beat_sweeps(compose: dict[str, Any]) -> None:
+    assert queues_of(service(compose, "worker")) == ["campaign"]
+    assert queues_of(service(compose, "media-worker")) == ["media"]
+    # Starts never wait for a step slot, steps never wait behind a burst of starts.
+    assert queues_of(service(compose, "intake")) == [INTAKE_QUEUE]
     assert service(compose, "beat")["command"] == ["campaign", "beat"]
     assert "deploy" not in service(compose, "beat")  # one beat: two would sweep twice as often
     assert service(compose, "postgres")["image"].startswith("postgres:16")
     assert service(compose, "redis")["image"].startswith("redis:7")
+
+
+def test_every_queue_the_app_sends_to_is_consumed_by_a_worker_service(compose: dict[str, Any]) -> None:
+    consumed = {
+        q for name, svc in compose["services"].items() if "-Q" in svc.get("command", []) for q in queues_of(svc)
+    }
+    assert consumed == set(ALL_QUEUES)
 
 
 def test_the_worker_can_be_scaled_because_it_has_no_fixed_name_or_host_port(compose: dict[str, Any]) -> None:
@@ -106,14 +122,16 @@ def test_services_start_in_order_once_what_they_need_is_healthy_or_done(compose:
     assert service(compose, "flower")["depends_on"]["redis"] == {"condition": "service_healthy"}
 
 
-def test_postgres_redis_and_the_worker_have_healthchecks_that_probe_the_real_service(
+def test_postgres_redis_and_the_workers_have_healthchecks_that_probe_the_real_service(
     compose: dict[str, Any],
 ) -> None:
-    probes = {name: " ".join(service(compose, name)["healthcheck"]["test"]) for name in ("postgres", "redis", "worker")}
+    workers = ("worker", "media-worker", "intake")
+    probes = {name: " ".join(service(compose, name)["healthcheck"]["test"]) for name in ("postgres", "redis", *workers)}
     assert "pg_isready" in probes["postgres"]
     assert "redis-cli ping" in probes["redis"]
-    assert "celery -A tasks.app inspect ping" in probes["worker"]
-    assert "celery@$$HOSTNAME" in probes["worker"]  # this replica, not any worker ($$: not a compose variable)
+    for name in workers:
+        assert "celery -A tasks.app inspect ping" in probes[name]
+        assert "celery@$$HOSTNAME" in probes[name]  # this replica, not any worker ($$: not a compose variable)
 
 
 def test_the_migration_runs_alembic_upgrade_once_as_the_superuser(compose: dict[str, Any]) -> None:
@@ -127,10 +145,12 @@ def test_the_migration_runs_alembic_upgrade_once_as_the_superuser(compose: dict[
 def test_workers_log_in_as_the_rls_bound_role_and_never_get_the_superuser_password(
     compose: dict[str, Any],
 ) -> None:
-    worker_env = environment(service(compose, "worker"))
-    assert worker_env["CAMPAIGN_DATABASE_URL"].startswith("postgresql://campaign_worker:${CAMPAIGN_WORKER_DB_PASSWORD")
-    assert not any("POSTGRES_PASSWORD" in str(v) for v in worker_env.values())
-    assert not any("FLOWER_BASIC_AUTH" in str(v) for v in worker_env.values())
+    for name in ("worker", "media-worker", "intake"):
+        worker_env = environment(service(compose, name))
+        url = worker_env["CAMPAIGN_DATABASE_URL"]
+        assert url.startswith("postgresql://campaign_worker:${CAMPAIGN_WORKER_DB_PASSWORD"), name
+        assert not any("POSTGRES_PASSWORD" in str(v) for v in worker_env.values()), name
+        assert not any("FLOWER_BASIC_AUTH" in str(v) for v in worker_env.values()), name
     postgres = service(compose, "postgres")
     init_mounts = [v for v in postgres["volumes"] if "/docker-entrypoint-initdb.d/" in v]
     assert init_mounts and init_mounts[0].startswith("./docker/postgres-init.sh:")

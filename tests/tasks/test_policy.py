@@ -11,7 +11,10 @@ import pytest
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
+from context.runs import RunRepository, RunStep
 from pipeline.policy import VIDEO_STEPS
+from pipeline.steps import DEFAULT_GRAPH
+from tests.services import wait_for
 from tests.worker_fixtures import WorkerProcess, client_app, fast_policy, wait_for_run, worker_env
 
 Workers = Callable[..., WorkerProcess]
@@ -59,6 +62,41 @@ def test_video_steps_run_only_on_the_media_worker_and_the_rest_on_the_campaign_w
         assert row.queue == expected_queue, step_id
         assert row.hostname is not None and row.hostname.startswith(f"{worker.name}@"), (step_id, row.hostname)
         assert row.started_at is not None and row.finished_at is not None and row.finished_at >= row.started_at
+
+
+def test_an_intake_worker_creates_and_admits_a_run_while_every_step_slot_runs_a_long_step(
+    workers: tuple[Workers, Celery], pg_sessions: sessionmaker[Session]
+) -> None:
+    """The compose layout: steps on their own pool, start messages on an intake worker of their own."""
+    start, client = workers
+    start(name=f"steps-{uuid.uuid4().hex[:4]}", queues="campaign,media", concurrency=1)
+    start(name=f"intake-{uuid.uuid4().hex[:4]}", queues="celery", concurrency=1)
+    busy_tenant, new_tenant = uuid.uuid4(), uuid.uuid4()
+    noop_steps: dict[str, Any] = {step_id: {"noop": True} for step_id, _ in DEFAULT_GRAPH}
+    busy = _start(client, busy_tenant, {"steps": {**noop_steps, "plan": {"sleep_s": 6}}})
+    wait_for(lambda: _step(pg_sessions, busy, busy_tenant, "plan") is not None, timeout_s=30, what="the long plan")
+
+    new = _start(client, new_tenant, {"brief": "arrives while the only step slot is busy"})
+    # Admitted (pending: its first step is sent, and waits for the slot), not left unseen in the broker.
+    wait_for(lambda: _status(pg_sessions, new, new_tenant) == "pending", timeout_s=4, what="the new run's admission")
+
+    plan = _step(pg_sessions, busy, busy_tenant, "plan")
+    assert plan is not None and plan.finished_at is None  # admitted while the long step still held the slot
+    for run_id, tenant in ((busy, busy_tenant), (new, new_tenant)):
+        run, _ = wait_for_run(pg_sessions, run_id, tenant)
+        assert run.status == "completed", run.error
+
+
+def _step(sessions: sessionmaker[Session], run_id: uuid.UUID, tenant: uuid.UUID, step_id: str) -> RunStep | None:
+    with sessions() as s:
+        steps = RunRepository(s).steps(run_id, tenant_id=tenant)
+        return next((step for step in steps if step.step_id == step_id and step.started_at is not None), None)
+
+
+def _status(sessions: sessionmaker[Session], run_id: uuid.UUID, tenant: uuid.UUID) -> str | None:
+    with sessions() as s:
+        run = RunRepository(s).get(run_id, tenant_id=tenant)
+        return None if run is None else run.status
 
 
 def test_a_step_past_its_soft_limit_fails_the_run_with_the_limit_as_reason(
