@@ -14,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -65,11 +66,13 @@ class Run(Base):
         CheckConstraint(
             "status IN ('queued', 'pending', 'running', 'completed', 'failed', 'cancelled')", name="runs_status_check"
         ),
+        # Tenant first, then the run: a lookup by run and tenant reads one row whichever index is chosen (0011).
+        Index("ix_runs_tenant_id_id", "tenant_id", "id"),
         {"schema": SCHEMA},
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     workflow_name: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=RunStatus.PENDING.value)
@@ -91,13 +94,13 @@ class RunStep(Base):
     """One row per (run, step): executed or reused and why; what `campaign show` and `--wait` read."""
 
     __tablename__ = "run_steps"
-    __table_args__ = ({"schema": SCHEMA},)
+    __table_args__ = (Index("ix_run_steps_tenant_id_run_id", "tenant_id", "run_id"), {"schema": SCHEMA})
 
     run_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey(f"{SCHEMA}.runs.id", ondelete="CASCADE"), primary_key=True
     )
     step_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
