@@ -45,7 +45,7 @@ def test_a_campaign_runs_end_to_end_and_persists_a_valid_context(
     assert all(q.status is not QualityStatus.FAILED for q in ctx.computed.quality_checks)
 
 
-def test_a_failing_branch_inside_a_chord_fails_the_run_and_keeps_the_partial_context(
+def test_a_failing_step_in_a_parallel_branch_fails_the_run_and_keeps_the_partial_context(
     start_run: RunStarter, pg_sessions: sessionmaker[Session]
 ) -> None:
     tenant = uuid.uuid4()
@@ -58,8 +58,33 @@ def test_a_failing_branch_inside_a_chord_fails_the_run_and_keeps_the_partial_con
     assert run.error is not None and "simulated permanent failure" in run.error
     assert steps["bgm"].outcome == "failed"
     ctx = CampaignContext.model_validate(run.context)
-    assert "planArtifactId" in ctx.refs  # the level before the failure is kept
+    assert "planArtifactId" in ctx.refs  # what was recorded before the failure is kept
     assert "campaign_manifest" not in steps
+
+
+def test_each_step_starts_when_its_own_inputs_are_recorded_not_when_its_level_is_done(
+    start_run: RunStarter, pg_sessions: sessionmaker[Session]
+) -> None:
+    """A slow bgm holds back only what reads it: the graph is followed, there are no level barriers."""
+    tenant = uuid.uuid4()
+    noop = {step_id: {"noop": True} for step_id in ALL_STEPS}
+    run_id = start_run(tenant, {"steps": {**noop, "bgm": {"sleep_s": 3}}})
+
+    run, steps = wait_for_run(pg_sessions, run_id, tenant, timeout_s=60)
+
+    assert run.status == "completed", run.error
+    started = {s: row.started_at for s, row in steps.items()}
+    finished = {s: row.finished_at for s, row in steps.items()}
+    bgm_done = finished["bgm"]
+    assert bgm_done is not None
+    # bgm's level-mates' successors, which do not read bgm, ran while it slept.
+    for step_id in ("intro_video", "button_segmentation"):
+        done = finished[step_id]
+        assert done is not None and done < bgm_done, (step_id, done, bgm_done)
+    # What reads bgm waited for it, and what reads those waited for them.
+    for step_id, producer in (("audio_manifest", "bgm"), ("game_config", "audio_manifest")):
+        start, ready = started[step_id], finished[producer]
+        assert start is not None and ready is not None and start >= ready, (step_id, start, producer, ready)
 
 
 def test_a_transient_error_is_retried_up_to_the_limit_then_fails_the_run_with_the_reason(
