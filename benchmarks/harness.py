@@ -15,15 +15,17 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import redis
 from celery import Celery
 
 from context.migrations import upgrade
-from pipeline.policy import START_PRIORITY
 from pipeline.steps import DEFAULT_GRAPH
+from tasks.intake import IntakeCounter, send_start
 from tests.services import RedisServer, create_database, drop_database, free_port, sqlalchemy_url, wait_for
 from tests.worker_fixtures import client_app as client_app  # re-exported for the benchmark modules
 
@@ -147,11 +149,16 @@ def _children(pid: int) -> list[int]:
 
 
 def start_run(client: Celery, tenant: uuid.UUID, payload: dict[str, Any] | None = None, **fields: Any) -> uuid.UUID:
-    """Send `campaign.start_run` with plain JSON, at the priority `campaign run` uses; returns the run id."""
+    """Send `campaign.start_run` with plain JSON, at the intake priority `campaign run` uses; returns the run id."""
     run_id = uuid.uuid4()
     body = {"tenantId": str(tenant), "runId": str(run_id), "payload": payload or {}, **fields}
-    client.send_task("campaign.start_run", args=[body], priority=START_PRIORITY)
+    send_start(client, body, _counter(str(client.conf.broker_url)))
     return run_id
+
+
+@cache
+def _counter(broker_url: str) -> IntakeCounter:
+    return IntakeCounter(redis.Redis.from_url(broker_url))
 
 
 def wait_runs(

@@ -18,12 +18,32 @@ DEFAULT_QUEUE = "campaign"
 MEDIA_QUEUE = "media"
 VIDEO_STEPS = frozenset({"intro_video", "outcome_win_video", "outcome_lose_video"})
 VIDEO_FORMATS = ("gif", "mp4", "webm")
-# Message priority of a run's start (Redis: 0 is served first, 9 last). Starts are cheap (a row, an admission
-# check) and are what any bare Celery client sends (priority 0), so on a worker that also runs steps they go
-# first: a new tenant is never starved. The recommended layout gives starts (queue `celery`) a worker of their
-# own, so they never compete with steps at all. Finishing started runs first comes from the fair-share cap (runs
-# past it wait in PostgreSQL, not in the broker) and from step priorities (tasks.driver.step_priority).
+# Message priority of a run's start (Redis: 0 is served first, 9 last). A tenant with no start waiting sends at 0,
+# what any bare Celery client sends, so on a worker that also runs steps a new tenant's start goes first and is
+# never starved; a burst's later starts go back a level at a time (start_priority, tasks.intake). The
+# recommended layout gives starts (queue `celery`) a worker of their own, so they never compete with steps at
+# all. Finishing started runs first comes from the fair-share cap (runs past it wait in PostgreSQL, not in the
+# broker) and from step priorities (tasks.driver.step_priority).
 START_PRIORITY = 0
+# The levels a start is sent at: kombu's default priority steps on Redis, so a Python sender with the transport's
+# defaults puts each in a list of its own (a level in between would share one with the level below it).
+START_LEVELS = (START_PRIORITY, 3, 6, 9)
+# A tenant's starts still waiting in the broker, per level: another tenant's single start waits behind at most
+# this many of a burst's (see start_priority).
+INTAKE_BURST = 4
+
+
+def start_priority(waiting: int) -> int:
+    """The priority of a tenant's start sent while `waiting` of its starts wait to be taken in.
+
+    Starts wait first come, first served on the intake queue, so one tenant's burst of 500 would hold back
+    every other tenant's start for as long as it takes to take in 500 messages. Counting each tenant's
+    waiting starts and sending the n-th one level back every INTAKE_BURST makes a burst queue behind itself:
+    another tenant's start (nothing waiting, priority 0) overtakes all but INTAKE_BURST of it.
+    """
+    if waiting < 0:
+        raise ValueError(f"waiting must be >= 0, got {waiting}")
+    return START_LEVELS[min(len(START_LEVELS) - 1, waiting // INTAKE_BURST)]
 
 
 class StepPolicy(BaseModel):

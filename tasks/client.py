@@ -16,8 +16,8 @@ from context.service import decode_context
 from context.tenancy import tenant_scope
 from pipeline.errors import UpdateRequestError
 from pipeline.launch import RunRequest, validate_request
-from pipeline.policy import START_PRIORITY
 from tasks.app import app, settings
+from tasks.intake import broker_counter, send_start
 from tasks.lifecycle import cancel_run, refuse_resume
 from tasks.worker import resources
 
@@ -55,13 +55,7 @@ def validate(request: RunRequest) -> None:
 def submit(request: RunRequest) -> uuid.UUID:
     """Validate, then enqueue `campaign.start_run`; nothing is sent on error."""
     validate(request)
-    app.send_task(
-        "campaign.start_run",
-        args=[request.to_json()],
-        retry_policy=SEND_RETRY,
-        ignore_result=True,
-        priority=START_PRIORITY,
-    )
+    send_start(app, request.to_json(), broker_counter(), retry_policy=SEND_RETRY, ignore_result=True)
     return request.run_id
 
 

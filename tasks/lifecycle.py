@@ -17,6 +17,7 @@ from pipeline.launch import RunRequest, prepare_run
 from tasks.app import app, settings
 from tasks.driver import admit_next, advance, fail_run, lease
 from tasks.events import emit
+from tasks.intake import broker_counter, taken_in
 from tasks.refusing import refuses_with_json
 from tasks.worker import resources
 
@@ -40,6 +41,8 @@ def start_run(self: Task, request_json: dict[str, Any]) -> str:
     CAMPAIGN_RESULT_EXPIRES_S, is the one a client reads; steps store none). A redelivered start finds the row and
     goes on from where the first delivery stopped: it never leaves a run pending.
     """
+    if self.request.retries == 0:  # a retry is a message of Celery's own, never counted by a sender
+        taken_in(request_json, broker_counter())
     request = RunRequest.model_validate(request_json)
     res = resources()
     prepared = prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph)
