@@ -116,6 +116,7 @@ class RunStep(Base):
 
 
 _RLS_KEY = "campaign_rls_tenant"
+_SCOPE = text("SELECT set_config('app.tenant_id', :tenant, true)")
 _SAVE_CONTEXT = text("SELECT app.save_context(:run, :tenant, CAST(:doc AS jsonb), :complete)")
 
 
@@ -130,19 +131,15 @@ class RunRepository:
     """Reads and writes runs; every statement carries the tenant. It never commits: the caller owns that."""
 
     session: Session
-    # False for progress writes (step rows, checkpoints): their commit does not wait for the WAL flush. A crash of
-    # PostgreSQL can lose the last few ms of them, which `campaign resume` redoes; the final persist stays durable.
-    durable: bool = True
 
     def _scope(self, tenant_id: uuid.UUID) -> None:
         """Name the tenant for PostgreSQL's row-level security policy, once per transaction."""
         if self.session.get_bind().dialect.name != "postgresql":
             return
         if self.session.info.get(_RLS_KEY) != tenant_id:
-            settings = [func.set_config("app.tenant_id", str(tenant_id), True)]
-            if not self.durable:
-                settings.append(func.set_config("synchronous_commit", "off", True))
-            self.session.execute(select(*settings))  # one round trip for both
+            # One prepared text statement, one round trip: building and keying a select() on every transaction
+            # was a third of the Python time of the final persist.
+            self.session.execute(_SCOPE, {"tenant": str(tenant_id)})
             self.session.info[_RLS_KEY] = tenant_id
 
     def add(self, run: Run) -> None:
