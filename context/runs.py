@@ -137,8 +137,8 @@ class RunRepository:
         if self.session.get_bind().dialect.name != "postgresql":
             return
         if self.session.info.get(_RLS_KEY) != tenant_id:
-            # One prepared text statement, one round trip: building and keying a select() on every transaction
-            # was a third of the Python time of the final persist.
+            # A text statement built once: building and cache-keying a select() on every transaction was a third
+            # of the Python time of the final persist.
             self.session.execute(_SCOPE, {"tenant": str(tenant_id)})
             self.session.info[_RLS_KEY] = tenant_id
 
