@@ -140,10 +140,12 @@ def _fair_share(svc: Any, conn: Any, client: Any, payload: dict[str, Any], *, st
         t0, sent = time.perf_counter(), time.time()
         b_run = start_run(client, uuid.uuid4(), payload)
         b_behind = wait_runs(conn, [b_run], timeout_s=600, interval_s=0.003) - t0
-        ahead = ("SELECT count(*) FROM app.runs WHERE id = ANY(%s) "
-                 "AND created_at < (SELECT created_at FROM app.runs WHERE id = %s)")  # fmt: skip
-        (a_before_b,) = conn.execute(ahead, (backlog, b_run)).fetchone() or (0,)
-        (b_created,) = conn.execute("SELECT created_at FROM app.runs WHERE id = %s", (b_run,)).fetchone() or (None,)
+        # B has completed, so its row exists: when it was made, and how many of A's were made before it.
+        a_before_b, b_created = conn.execute(
+            "SELECT (SELECT count(*) FROM app.runs a WHERE a.id = ANY(%s) AND a.created_at < b.created_at), "
+            "b.created_at FROM app.runs b WHERE b.id = %s",
+            (backlog, b_run),
+        ).fetchone()
         # A's backlog is not part of the measurement: once every start is in, end it so the workers stop at once.
         wait_for(lambda: _rows(conn, backlog) == A_BACKLOG, timeout_s=120, what="A's starts to be taken in")
         conn.execute("UPDATE app.runs SET status = 'cancelled' WHERE id = ANY(%s) AND status IN "
