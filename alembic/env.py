@@ -5,15 +5,15 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context as alembic_context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
-from context.settings import get_settings
+from context.settings import database_url
 
 config = alembic_context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-url = config.attributes.get("url") or get_settings().database_url
+url = config.attributes.get("url") or database_url()
 
 
 def run_migrations_offline() -> None:
@@ -25,6 +25,10 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
+        # Two processes migrating one database (two `campaign` commands on a fresh embedded one) take turns; the
+        # second then finds the schema current.
+        connection.execute(text("SELECT pg_advisory_lock(hashtext('campaign_migrations'))"))
+        connection.commit()
         alembic_context.configure(connection=connection)
         with alembic_context.begin_transaction():
             alembic_context.run_migrations()

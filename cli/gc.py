@@ -19,8 +19,8 @@ def gc(
 
     from cli.main import EXIT_UNAVAILABLE, err, errors_as_exit, fail, out
     from context.artifact_refs import referenced_uris
-    from context.db import ensure_embedded_schema, make_engine
-    from context.settings import Settings
+    from context.db import make_engine
+    from context.settings import Settings, database_url
     from pipeline.gc import collect, plan_gc
     from pipeline.store_factory import open_store
 
@@ -28,8 +28,7 @@ def gc(
     with errors_as_exit():
         try:
             store = open_store(cfg.artifact_url, cfg.artifact_root)
-            engine = make_engine(cfg.database_url)
-            ensure_embedded_schema(engine)
+            engine = make_engine(database_url(cfg), cfg.timeouts)
             plan = plan_gc(store, referenced_uris(engine), timedelta(days=older_than))
             for obj in plan.garbage:
                 out.print(f"{obj.uri}\t{obj.modified.isoformat()}\t{obj.size}", highlight=False, soft_wrap=True)
@@ -40,6 +39,8 @@ def gc(
             if not yes:
                 err.print(f"{summary}; dry run: pass --yes to delete them", highlight=False, soft_wrap=True)
                 return
-            err.print(f"{summary}; deleted {collect(store, plan)}", highlight=False, soft_wrap=True)
+            # Asked again right before deleting: an object stored and referenced since the plan is kept.
+            deleted = collect(store, plan, referenced_uris(engine))
+            err.print(f"{summary}; deleted {deleted}", highlight=False, soft_wrap=True)
         except (BotoCoreError, ClientError) as e:
             raise fail(f"artifact store unreachable ({cfg.artifact_url}): {e}", EXIT_UNAVAILABLE) from e

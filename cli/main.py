@@ -74,7 +74,7 @@ def errors_as_exit(run_id: uuid.UUID | None = None) -> Iterator[None]:
             err.print(f"[red]error:[/] {_cli_path(problem.path)}{problem.message}", highlight=False, soft_wrap=True)
         raise typer.Exit(refusal.exit_code) from e
     except DbError as e:
-        where = settings_now().database_url.split("@")[-1]  # never print credentials
+        where = settings_now().where  # never prints credentials
         raise fail(f"database unreachable ({where}): {_one_line(e.orig)}", EXIT_UNAVAILABLE) from e
     except (BrokerError, ConnectionError) as e:
         where = (settings_now().broker_url or "").split("@")[-1]
@@ -129,7 +129,7 @@ def execute(request: Any, *, wait: bool, timeout_s: float) -> None:
         client.validate(request)  # refuse bad input before starting a worker
         with client.embedded_worker():
             run_id = client.submit(request)
-            err.print(f"run {run_id} started (embedded: SQLite + in-process worker)")
+            err.print(f"run {run_id} started (embedded: PostgreSQL in {settings.data_dir} + in-process worker)")
             snap = _follow(run_id, request.tenant_id, timeout_s)
     else:
         run_id = client.submit(request)
@@ -185,7 +185,7 @@ def demo(
     brief: Annotated[str | None, typer.Option(help="The campaign brief.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the run.")] = 300,
 ) -> None:
-    """Run a whole campaign on the embedded default: SQLite + an in-process Celery worker, no servers."""
+    """Run a whole campaign on the embedded default: PostgreSQL from a wheel + an in-process Celery worker."""
     from pipeline.launch import RunRequest
 
     if not settings_now().embedded:
@@ -427,11 +427,12 @@ def migration_errors() -> Iterator[None]:
 
 @db_cli.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
-    """Apply migrations up to REVISION on CAMPAIGN_DATABASE_URL."""
+    """Apply migrations up to REVISION on CAMPAIGN_DATABASE_URL (the embedded database migrates itself)."""
     from context.migrations import upgrade as do_upgrade
+    from context.settings import database_url
 
     with errors_as_exit(), migration_errors():
-        do_upgrade(settings_now().database_url, revision)
+        do_upgrade(database_url(), revision)
     err.print(f"database at {revision}")
 
 
@@ -439,9 +440,10 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
 def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     """Revert migrations down to REVISION ('base' removes everything)."""
     from context.migrations import downgrade as do_downgrade
+    from context.settings import database_url
 
     with errors_as_exit(), migration_errors():
-        do_downgrade(settings_now().database_url, revision)
+        do_downgrade(database_url(), revision)
     err.print(f"database at {revision}")
 
 

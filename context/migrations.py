@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -82,9 +83,21 @@ def _revision_or_none(script: Any, revision: str) -> Any:
 
 
 def check_schema_revision(engine: Engine) -> None:
-    """SchemaRevisionError when the database does not match the code; SQLite (embedded) makes its own tables."""
-    if engine.dialect.name == "sqlite":
-        return
+    """SchemaRevisionError when the database does not match the code."""
     problem = schema_problem(engine)
     if problem:
         raise SchemaRevisionError(problem)
+
+
+def sql_files(names: tuple[str, ...] = ()) -> list[Path]:
+    """The versioned SQL function files (alembic/sql), in load order; only `names` (file stems) when given."""
+    files = sorted((migrations_dir() / "sql").glob("*.sql"))
+    return [f for f in files if not names or f.stem in names]
+
+
+def load_sql_functions(names: tuple[str, ...] = ()) -> None:
+    """Inside a migration: (re)create the functions of `names`, or of every file. Each file is CREATE OR REPLACE."""
+    from alembic import op
+
+    for path in sql_files(names):
+        op.get_bind().exec_driver_sql(path.read_text(encoding="utf-8"))

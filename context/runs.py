@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,7 +9,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -19,19 +17,18 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
-    event,
     func,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from context.db import SCHEMA, Base
+from context.tenancy import name_tenant
 
-JSON_DOC = JSON().with_variant(JSONB(), "postgresql")  # JSONB in production, JSON on embedded SQLite
+JSON_DOC = JSONB()
 
 
 class RunStatus(StrEnum):
@@ -54,6 +51,7 @@ class StepOutcome(StrEnum):
     EXECUTED = "executed"
     REUSED = "reused"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # the run ended (cancelled, or failed at another step) before this step finished
 
 
 def utc_now() -> datetime:
@@ -115,15 +113,7 @@ class RunStep(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-_RLS_KEY = "campaign_rls_tenant"
-_SCOPE = text("SELECT set_config('app.tenant_id', :tenant, true)")
-_SAVE_CONTEXT = text("SELECT app.save_context(:run, :tenant, CAST(:doc AS jsonb), :complete)")
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_rls_scope(session: Session, *_: Any) -> None:
-    # set_config(..., true) lasts one transaction: the next one must name its tenant again.
-    session.info.pop(_RLS_KEY, None)
+_OTHER_TENANT = text("SELECT app.run_of_other_tenant(:run)")
 
 
 @dataclass(frozen=True)
@@ -133,14 +123,7 @@ class RunRepository:
     session: Session
 
     def _scope(self, tenant_id: uuid.UUID) -> None:
-        """Name the tenant for PostgreSQL's row-level security policy, once per transaction."""
-        if self.session.get_bind().dialect.name != "postgresql":
-            return
-        if self.session.info.get(_RLS_KEY) != tenant_id:
-            # A text statement built once: building and cache-keying a select() on every transaction was a third
-            # of the Python time of the final persist.
-            self.session.execute(_SCOPE, {"tenant": str(tenant_id)})
-            self.session.info[_RLS_KEY] = tenant_id
+        name_tenant(self.session, tenant_id)
 
     def add(self, run: Run) -> None:
         self._scope(run.tenant_id)
@@ -154,11 +137,9 @@ class RunRepository:
 
     def owned_by_another_tenant(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> bool:
         """Tells "not yours" from "not there", as the contract's UnauthorizedError asks."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            # Row-level security hides other tenants' rows; this function answers yes/no and nothing more.
-            return bool(self.session.scalar(select(func.app.run_of_other_tenant(run_id, tenant_id))))
-        stmt = select(Run.id).where(Run.id == run_id, Run.tenant_id != tenant_id)
-        return self.session.scalars(stmt).first() is not None
+        # Row-level security hides other tenants' rows; this function answers yes/no and nothing more.
+        self._scope(tenant_id)
+        return bool(self.session.scalar(_OTHER_TENANT, {"run": run_id}))
 
     def list_runs(self, *, tenant_id: uuid.UUID, limit: int = 20) -> list[Run]:
         self._scope(tenant_id)
@@ -178,61 +159,6 @@ class RunRepository:
         stmt = stmt.values(**values).execution_options(synchronize_session=False)
         return bool(self.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
-    def save_context(
-        self, run_id: uuid.UUID, context: dict[str, Any], *, tenant_id: uuid.UUID, complete: bool = False
-    ) -> bool:
-        """Store the run's context; `complete` also marks a live run completed. False: no such (live) run."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            # Plain text SQL: building the expression for each call cost more than the round trip it saves.
-            params = {"run": run_id, "tenant": tenant_id, "doc": json.dumps(context), "complete": complete}
-            return bool(self.session.scalar(_SAVE_CONTEXT, params))
-        if not complete:
-            return self.update_run(run_id, tenant_id=tenant_id, context=context)
-        return self.update_run(
-            run_id,
-            tenant_id=tenant_id,
-            only_if_status=LIVE_STATUSES,
-            context=context,
-            status=RunStatus.COMPLETED.value,
-            finished_at=utc_now(),
-        )
-
-    def record_step(
-        self,
-        run_id: uuid.UUID,
-        step_id: str,
-        outcome: StepOutcome,
-        reason: str | None,
-        *,
-        tenant_id: uuid.UUID,
-        new_attempt: bool = False,
-    ) -> int:
-        """Upsert the step's row; each new attempt (retry, redelivery) bumps `attempts` instead of adding a row."""
-        self._scope(tenant_id)
-        values = {
-            "run_id": run_id,
-            "step_id": step_id,
-            "tenant_id": tenant_id,
-            "outcome": outcome.value,
-            "reason": reason,
-            "attempts": 1,
-            "updated_at": utc_now(),
-        }
-        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(RunStep).values(**values)
-        bump = RunStep.attempts + 1 if new_attempt else RunStep.attempts
-        stmt = insert.on_conflict_do_update(
-            index_elements=[RunStep.run_id, RunStep.step_id],
-            set_={
-                "outcome": insert.excluded.outcome,
-                "reason": insert.excluded.reason,
-                "attempts": bump,
-                "updated_at": insert.excluded.updated_at,
-            },
-            where=RunStep.tenant_id == tenant_id,
-        ).returning(RunStep.attempts)
-        return int(self.session.execute(stmt).scalar_one())
-
     def steps(self, run_id: uuid.UUID, *, tenant_id: uuid.UUID) -> list[RunStep]:
         self._scope(tenant_id)
         stmt = select(RunStep).where(RunStep.run_id == run_id, RunStep.tenant_id == tenant_id)
@@ -242,8 +168,7 @@ class RunRepository:
         self._scope(tenant_id)
         stmt = select(Run).where(
             Run.tenant_id == tenant_id,
-            # pending too: a start message lost between creating the row and launching the canvas leaves one
-            Run.status.in_([RunStatus.PENDING.value, RunStatus.RUNNING.value]),
+            Run.status.in_([s.value for s in LIVE_STATUSES]),
             Run.updated_at < older_than,
         )
         return list(self.session.scalars(stmt))

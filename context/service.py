@@ -96,19 +96,6 @@ class CampaignContextService:
             raise ContextCapacityExceededError(step_id, len(new.artifacts), self.max_artifacts)
         return new
 
-    def persist(self, ctx: CampaignContext) -> None:
-        """Store `ctx` on its run's row, as the tenant in scope."""
-        tenant = current_tenant()
-        run_id = uuid.UUID(ctx.run_id)
-        with self._session() as session, session.begin():
-            # One statement, atomic on its own: autocommit saves the BEGIN and COMMIT round trips.
-            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            repo = RunRepository(session)
-            if not repo.save_context(run_id, ctx.to_json_dict(), tenant_id=tenant):
-                if repo.owned_by_another_tenant(run_id, tenant_id=tenant):
-                    raise UnauthorizedError(f"run {run_id} belongs to another tenant than {tenant}")
-                raise BaseRunNotFoundError(ctx.run_id)
-
     def load_from_run(self, base_run_id: uuid.UUID | str, tenant_id: uuid.UUID | str) -> CampaignContext:
         """The context stored on a run of `tenant_id`; another tenant's run is UnauthorizedError."""
         run = self.load_run(base_run_id, tenant_id)

@@ -15,10 +15,11 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from context.assets import config_dir
+from context.db import SQLITE_REFUSAL, Timeouts
 
 # The shipped config: config/ in a checkout, the campaign_config package data in an installed wheel.
 REPO_CONFIG = config_dir() / "artifact-types.json"
-DATABASE_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres", "sqlite")
+DATABASE_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
 BROKER_SCHEMES = ("redis", "rediss", "memory")  # memory: Celery's in-process broker, as the embedded mode uses
 # The tenant that embedded-mode commands act as when none is given.
 LOCAL_TENANT = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -27,7 +28,13 @@ LOCAL_TENANT = uuid.UUID("00000000-0000-4000-8000-000000000001")
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite:///var/campaign.db"
+    # None: the embedded PostgreSQL under data_dir, started on demand (context.embedded).
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    embedded_keep_running: bool = False  # leave the embedded server up after the last `campaign` process exits
+    # Every database connection is bounded (context.db.Timeouts): a silent database is an outage, not a hang.
+    db_connect_timeout_s: float = Field(default=5, gt=0)
+    db_statement_timeout_s: float = Field(default=30, gt=0)
     broker_url: str | None = None  # None: the embedded, in-process mode
     result_backend: str | None = None  # None: same as the broker
     artifact_root: Path = Path("var/artifacts")
@@ -46,6 +53,8 @@ class Settings(BaseSettings):
     # A step started this many times beyond its retries is killing its worker: fail the run, stop the loop.
     max_redeliveries: int = Field(default=3, ge=0)
     db_outage_retries: int = Field(default=40, ge=0)
+    # Start, resume, cancel, sweep and the step error callback: bounded like steps, so nothing holds a slot for ever.
+    control_task_time_limit_s: float = Field(default=120, gt=0)
     # A live run's lease: how long it may go without progress (beyond a running step's hard limit) before the
     # sweeper resumes it; after max_sweeps resumes without progress it fails with the reason.
     run_lease_s: int = Field(default=600, ge=1)
@@ -66,12 +75,14 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _use_psycopg3(cls, v: str) -> str:
+    def _use_psycopg3(cls, v: str | None) -> str | None:
+        if not v:
+            return None  # `CAMPAIGN_DATABASE_URL=` means the embedded default
         scheme = v.partition("://")[0] if "://" in v else ""
+        if scheme.startswith("sqlite"):
+            raise ValueError(SQLITE_REFUSAL)
         if scheme not in DATABASE_SCHEMES:
-            raise ValueError(
-                f"{scheme or v!r} is not a supported database: use postgresql://user@host:5432/db or sqlite:///path.db"
-            )
+            raise ValueError(f"{scheme or v!r} is not a supported database: use postgresql://user@host:5432/db")
         try:
             urlsplit(v).port  # noqa: B018  (parsing the port is the check)
         except ValueError as e:
@@ -98,8 +109,28 @@ class Settings(BaseSettings):
         return not self.broker_url
 
     @property
+    def timeouts(self) -> Timeouts:
+        statement = self.db_statement_timeout_s
+        return Timeouts(connect_s=self.db_connect_timeout_s, statement_s=statement, wait_s=statement + 10)
+
+    @property
+    def where(self) -> str:
+        """The database as it may be printed: no credentials."""
+        return self.database_url.split("@")[-1] if self.database_url else f"embedded PostgreSQL in {self.data_dir}"
+
+    @property
     def backend_url(self) -> str | None:
         return self.result_backend or self.broker_url
+
+
+def database_url(cfg: Settings | None = None) -> str:
+    """The configured database, or the embedded one (started and migrated on first use, shared between processes)."""
+    cfg = cfg or get_settings()
+    if cfg.database_url:
+        return cfg.database_url
+    from context.embedded import embedded_url
+
+    return embedded_url(cfg.data_dir, keep_running=cfg.embedded_keep_running)
 
 
 @cache

@@ -1,4 +1,4 @@
-"""The tenant of the current unit of work, held in a context variable (the TenantClsService idea)."""
+"""The tenant of a unit of work: held in a context variable at the edges, named to PostgreSQL per transaction."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from context.errors import UnauthorizedError
 
@@ -39,3 +42,23 @@ def check_tenant(tenant_id: uuid.UUID) -> None:
     scoped = _current.get()
     if scoped is not None and scoped != tenant_id:
         raise UnauthorizedError(f"tenant {scoped} may not act for tenant {tenant_id}")
+
+
+# The one way a transaction names its tenant to PostgreSQL: row-level security and the ledger's functions read it
+# back (app.tenant()). Named once per transaction; set_config(..., true) ends with it.
+_NAMED = "campaign_named_tenant"
+_NAME_TENANT = text("SELECT set_config('app.tenant_id', :tenant, true)")
+
+
+def name_tenant(session: Session, tenant_id: uuid.UUID) -> None:
+    """Name `tenant_id` for this transaction of `session`; refused inside another tenant's scope."""
+    check_tenant(tenant_id)
+    if session.info.get(_NAMED) != tenant_id:
+        session.execute(_NAME_TENANT, {"tenant": str(tenant_id)})
+        session.info[_NAMED] = tenant_id
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_named_tenant(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: the next one names its tenant again
+        session.info.pop(_NAMED, None)

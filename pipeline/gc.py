@@ -44,7 +44,12 @@ def plan_gc(
     return GcPlan(garbage, referenced_count, young)
 
 
-def collect(store: ArtifactStore, plan: GcPlan) -> int:
+def collect(store: ArtifactStore, plan: GcPlan, referenced_now: Iterable[str]) -> int:
+    """Delete the plan's garbage, except what `referenced_now` (references read after the plan) names."""
+    names = {object_name(uri) for uri in referenced_now}
+    deleted = 0
     for obj in plan.garbage:
-        store.delete(obj.uri)
-    return len(plan.garbage)
+        if object_name(obj.uri) not in names:
+            store.delete(obj.uri)
+            deleted += 1
+    return deleted

@@ -15,7 +15,7 @@ from context.models import CampaignContext, TriggerInfo, TriggerType, utc_now_is
 from context.runs import Run, RunRepository, RunStatus, utc_now
 from context.service import CampaignContextService, decode_context
 from context.tenancy import tenant_scope
-from pipeline.errors import RequestInvalidError, UpdateRequestError
+from pipeline.errors import Problem, RequestInvalidError, UpdateRequestError
 from pipeline.graph import StepGraph
 from pipeline.param_models import payload_size_problem
 from pipeline.params import deep_merge
@@ -111,7 +111,9 @@ def validate_request(
 def prepare_run(
     request: RunRequest, *, service: CampaignContextService, sessions: sessionmaker[Session], graph: StepGraph
 ) -> PreparedRun:
-    """Create the run row (pending) with its starting context; idempotent on `request.run_id`."""
+    """Create the run row (queued) with its starting context; idempotent on `request.run_id`: a second call with
+    the same id (a redelivered start, a submitter's row) returns the existing run. An id another tenant's run has
+    is refused like any bad request, revealing nothing of that run."""
     forced = frozenset(request.steps)  # names checked by validate_request before the row exists
     try:
         base = validate_request(request, service=service, graph=graph)
@@ -154,9 +156,15 @@ def prepare_run(
         # The row exists: this is a redelivered start (one insert instead of a lookup before every insert).
         existing = _existing(request, sessions, forced)
         if existing is None:
-            raise
+            raise _id_taken(request) from None
         return existing
     return PreparedRun(request.run_id, request.tenant_id, ctx, forced, created=True)
+
+
+def _id_taken(request: RunRequest) -> RequestInvalidError:
+    return RequestInvalidError(
+        [Problem("runId", f"run id {request.run_id} cannot be used: it is taken; send a new id (or none)")]
+    )
 
 
 def _existing(request: RunRequest, sessions: sessionmaker[Session], forced: frozenset[str]) -> PreparedRun | None:

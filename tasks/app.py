@@ -38,6 +38,10 @@ _broker_transport = {
 }
 if settings.embedded:
     _broker_transport = {"polling_interval": 0.02}  # the in-memory queue is polled; its 1 s default idles steps
+if settings.broker_url and settings.broker_url.startswith("redis://"):
+    # kombu's Redis transport, but a message that is not a JSON envelope is dead-lettered instead of killing the
+    # worker (tasks.transport).
+    app.conf.broker_transport = "tasks.transport:Transport"
 app.conf.update(
     task_serializer="json",
     result_serializer="json",

@@ -11,12 +11,14 @@ from datetime import timedelta
 
 from celery.contrib.testing.worker import start_worker
 
+from context.ledger import Ledger
 from context.runs import TERMINAL_STATUSES, Run, RunRepository, RunStep, utc_now
 from context.service import decode_context
 from context.tenancy import tenant_scope
 from pipeline.errors import UpdateRequestError
-from pipeline.launch import RunRequest, validate_request
+from pipeline.launch import RunRequest, prepare_run, validate_request
 from tasks.app import app, settings
+from tasks.events import emit
 from tasks.intake import broker_counter, send_start
 from tasks.lifecycle import cancel_run, refuse_resume
 from tasks.worker import resources
@@ -53,9 +55,23 @@ def validate(request: RunRequest) -> None:
 
 
 def submit(request: RunRequest) -> uuid.UUID:
-    """Validate, then enqueue `campaign.start_run`; nothing is sent on error."""
-    validate(request)
-    send_start(app, request.to_json(), broker_counter(), retry_policy=SEND_RETRY, ignore_result=True)
+    """Validate and insert the run's row (queued), then enqueue `campaign.start_run`.
+
+    The run exists from the moment its id is returned: `show` and `cancel` find it, and a start message lost with
+    the broker leaves a queued row that the sweeper admits. A refused request writes and sends nothing.
+    """
+    res = resources()
+    with tenant_scope(request.tenant_id):
+        prepared = prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph)
+        if prepared.created:
+            emit(request.run_id, request.tenant_id, "queued", "queued")
+        try:
+            send_start(app, request.to_json(), broker_counter(), retry_policy=SEND_RETRY, ignore_result=True)
+        except Exception:
+            if prepared.created:  # the caller is told it failed: it must not start later behind their back
+                with res.sessions() as session, session.begin():
+                    Ledger(session).discard_queued(request.run_id, request.tenant_id)
+            raise
     return request.run_id
 
 
@@ -88,7 +104,7 @@ def cancel(run_id: uuid.UUID, tenant_id: uuid.UUID, *, by: str, reason: str) -> 
 
 
 def stale_runs(tenant_id: uuid.UUID, older_than: timedelta) -> list[Run]:
-    """Runs of the tenant still `pending` or `running` with no checkpoint or update for longer than `older_than`."""
+    """Runs of the tenant still `pending` or `running` with no update of their row for longer than `older_than`."""
     with resources().sessions() as session:
         return RunRepository(session).stale_runs(tenant_id=tenant_id, older_than=utc_now() - older_than)
 

@@ -2,15 +2,22 @@
 
 No chords, no level barriers: after a step's result is recorded, every step whose producers all have
 recorded results is claimed for this epoch (once) and sent; the last recording completes the run.
-Steps of runs in progress are sent with a higher priority than new runs' first steps and start messages.
+A claim is an outbox entry: the claim commits, then the message is sent; a send the broker refuses releases its
+claim, and the sweeper sends what is claimable and unsent later, so a broker outage never fails a run.
+Priorities (0 is served first): a run's steps go by depth, 9 for its first steps down to 1 for the deepest, so a
+run that has started finishes before other runs advance; start messages are sent at 0..9 by the fair intake
+(pipeline.policy.start_priority), and the sweep at 0.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+
+from kombu.exceptions import OperationalError as BrokerError
 
 from context.errors import ContextError
 from context.ledger import Ledger, RunView, StepEnd
@@ -72,23 +79,37 @@ def proceed(run_id: str, tenant_id: str, epoch: int, end: StepEnd) -> None:
     if not end.live:
         log.info("not advancing: the run is no longer live", extra={"run_id": run_id, "epoch": epoch})
         return
-    res = resources()
     to_send, done = list(end.claimed), end.complete
     if end.update and to_send:
         to_send = reuse_inline(run_id, tenant_id, epoch, to_send)  # completes the run if reuse goes to the end
-    for step_id in to_send:
-        send_step(res, run_id, tenant_id, step_id, epoch)
+    send_claimed(run_id, tenant_id, epoch, to_send)
     if done:
         complete(run_id, tenant_id, epoch)
 
 
+def send_claimed(run_id: str, tenant_id: str, epoch: int, steps: Sequence[str]) -> None:
+    """Send the steps this epoch claimed; release the claims of those the broker refused (the sweeper resends)."""
+    res = resources()
+    for i, step_id in enumerate(steps):
+        try:
+            send_step(res, run_id, tenant_id, step_id, epoch)
+        except (BrokerError, ConnectionError, OSError) as e:
+            unsent = list(steps[i:])
+            log.warning("broker refused a step; its claim is released for the sweeper to resend",
+                        extra={"run_id": run_id, "epoch": epoch, "steps": unsent, "error": str(e)})  # fmt: skip
+            with res.sessions() as session, session.begin():
+                Ledger(session).unclaim(uuid.UUID(run_id), uuid.UUID(tenant_id), epoch, unsent)
+            return
+
+
 def reuse_inline(run_id: str, tenant_id: str, epoch: int, claimed: list[str]) -> list[str]:
     """Record the claimed steps of an update that are reused, here, without a task each, following the graph as
-    far as reuse goes: a reused step costs a decision, not a broker round trip. Completes the run when reuse
-    reaches its end; returns the steps left to send."""
+    far as reuse goes (the ledger says what each recording makes ready): a reused step costs a decision, not a
+    broker round trip. Completes the run when reuse reaches its end; returns the steps left to send."""
     res = resources()
     graph = res.graph
     run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
+    reused_all: list[tuple[str, str]] = []
     with res.sessions() as session, session.begin():
         ledger = Ledger(session)
         # Locked until the reused steps are recorded: no other writer records a step of this run meanwhile, so
@@ -100,39 +121,38 @@ def reuse_inline(run_id: str, tenant_id: str, epoch: int, claimed: list[str]) ->
             ctx = context_of(view, graph, run_id)
         except ContextError:
             return claimed  # the steps' own tasks meet the problem and report it
-        done, seen = set(view.recorded), set(claimed)
-        pending, keep, reused = list(claimed), [], []
+        keep: list[str] = []
+        pending = [s for s in claimed if s not in view.recorded]
+        end = StepEnd(live=True)
         while pending:
-            step_id = pending.pop(0)
-            if step_id in done:
-                continue
-            try:
-                decision = res.executor.decide(ctx, graph[step_id], forced=step_id in view.forced)
-            except (PipelineError, ContextError):
-                decision = None  # the step's own task meets the problem and reports it as the step's failure
-            if decision is None or not decision.reuse:
-                keep.append(step_id)
-                continue
-            reused.append((step_id, decision.reason))
-            done.add(step_id)
-            ready = [s for s in graph.step_ids if s not in done and s not in seen and set(graph.deps[s]) <= done]
-            seen.update(ready)
-            pending += ready
-        recorded = set(ledger.record_reused(run_uuid, tenant_uuid, epoch, reused, result=REUSED, lease=lease()))
-        end = ledger.end_step(run_uuid, tenant_uuid, None, epoch, deps=graph.deps, lease=lease())
+            reused = []
+            for step_id in pending:
+                try:
+                    decision = res.executor.decide(ctx, graph[step_id], forced=step_id in view.forced)
+                except (PipelineError, ContextError):
+                    decision = None  # the step's own task meets the problem and reports it as the step's failure
+                if decision is None or not decision.reuse:
+                    keep.append(step_id)
+                else:
+                    reused.append((step_id, decision.reason))
+            if not reused:
+                break
+            recorded = set(ledger.record_reused(run_uuid, tenant_uuid, epoch, reused, result=REUSED))
+            reused_all += [(s, r) for s, r in reused if s in recorded]
+            end = ledger.end_step(run_uuid, tenant_uuid, None, epoch, deps=graph.deps, lease=lease())
+            pending = [s for s in end.claimed if s not in keep]
+            if not end.live or end.complete:
+                break
         # The context read above is the final one: the lock kept every other writer out, reuse changed nothing.
         completed = end.complete and ledger.finish(
             run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict()
         )
-    for step_id, reason in reused:
-        if step_id in recorded:
-            log.info("step reused", extra={"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id})
-            emit(run_id, tenant_id, "step_finished", StepOutcome.REUSED.value, step=step_id, reason=reason)
+    for step_id, reason in reused_all:
+        log.info("step reused", extra={"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id})
+        emit(run_id, tenant_id, "step_finished", StepOutcome.REUSED.value, step=step_id, reason=reason)
     if completed:
         _completed(run_id, tenant_id)
-    if not end.live:
-        return []
-    return keep + [s for s in end.claimed if s not in keep]
+    return keep if end.live else []
 
 
 def complete(run_id: str, tenant_id: str, epoch: int) -> None:
@@ -192,8 +212,6 @@ def fail_run(run_id: str, tenant_id: str, step_id: str, reason: str, epoch: int 
             error=reason[:4000],
             failed_step=step_id,
         )
-        if failed and step_id in res.graph.specs:
-            ledger.fail_step(run_uuid, tenant_uuid, step_id, reason[:4000])
     if failed:
         emit(run_id, tenant_id, "failed", "failed", step=step_id, reason=reason[:4000])
         admit_next(tenant_id)

@@ -3,7 +3,7 @@
 A celery-node (or any Celery) worker that consumes that queue and registers CAMPAIGN_EVENTS_TASK
 (`campaign.run_event`) receives one call per event, its only argument the event JSON
 (docs/schema/event.schema.json). Publishing never fails a run: a broker hiccup costs an event, logged, not
-the step; PostgreSQL NOTIFY (migration 0100) is the second, independent channel for run status changes.
+the step; PostgreSQL NOTIFY (migration 0009) is the second, independent channel for run status changes.
 """
 
 from __future__ import annotations

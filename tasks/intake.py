@@ -61,13 +61,23 @@ def _key(tenant_id: uuid.UUID) -> str:
     return f"{KEY_PREFIX}{tenant_id}"
 
 
+def _redis_broker_url() -> str | None:
+    url = settings.broker_url
+    return url if url and url.startswith(("redis://", "rediss://", "unix://")) else None
+
+
+@cache
+def broker_redis() -> redis.Redis | None:
+    """A client of the broker's Redis, or None when the broker is not Redis (the embedded in-memory one)."""
+    url = _redis_broker_url()
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5) if url else None
+
+
 @cache
 def broker_counter() -> IntakeCounter | None:
     """The counter in the configured broker's Redis; None in the embedded mode or on another broker."""
-    url = settings.broker_url
-    if not url or not url.startswith(("redis://", "rediss://", "unix://")):
-        return None
-    return IntakeCounter(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1))
+    url = _redis_broker_url()
+    return IntakeCounter(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)) if url else None
 
 
 def send_start(app: Celery, body: dict[str, Any], counter: IntakeCounter | None, **options: Any) -> None:

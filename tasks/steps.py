@@ -2,7 +2,11 @@
 
 A delivery first asks the ledger whether it may act (the run is live, its epoch drives the run). A step whose
 result is already recorded is not generated again: the delivery only advances the run, so a redelivered or
-duplicated message never produces a second result, and what follows is sent once.
+duplicated message never produces a second result (nor pays its generator twice), and what follows is sent once.
+While the generator runs, a heartbeat holds the run (tasks.heartbeat).
+
+A database outage (refused or silent: every connection is bounded, context.db) is never the step's failure: the
+step is retried, then left to the sweeper. Only the step's own errors fail it.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from datetime import timedelta
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -25,6 +28,7 @@ from pipeline.steps import DEFAULT_GRAPH, StepSpec
 from tasks.app import app, settings
 from tasks.driver import context_of, fail_run, lease, proceed
 from tasks.events import emit
+from tasks.heartbeat import heartbeat
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
@@ -46,7 +50,6 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
     the same transaction; returns what happened, and the ledger's answer (None when this delivery was stale)."""
     res = resources()
     run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
-    step_lease = lease() + timedelta(seconds=spec.policy.time_limit_s)
     with res.sessions() as session, session.begin():
         start = Ledger(session).begin_step(
             run_uuid,
@@ -56,7 +59,7 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
             queue=(task.request.delivery_info or {}).get("routing_key"),
             hostname=task.request.hostname,
             task_id=task.request.id,
-            lease=step_lease,
+            lease=lease(),
         )
     if start.stale:
         return f"dropped: {start.stale}", None
@@ -71,7 +74,8 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
     if decision.reuse:
         outcome, reason, delta = StepOutcome.REUSED, decision.reason, REUSED
     else:
-        result = res.executor.execute(ctx, spec, decision)
+        with heartbeat(run_uuid, tenant_uuid, epoch, lease()):
+            result = res.executor.execute(ctx, spec, decision)
         outcome, reason, delta = StepOutcome.EXECUTED, result.reason, step_delta(ctx, result.context, spec.id)
     with res.sessions() as session, session.begin():
         end = Ledger(session).end_step(
@@ -141,7 +145,18 @@ def _register(step_id: str) -> Task:
     return run_step
 
 
-@app.task(bind=True, name="campaign.step_failed", ignore_result=True)
+@app.task(
+    bind=True,
+    name="campaign.step_failed",
+    ignore_result=True,
+    # Its record must survive a database outage: retried like a step, then the sweeper's.
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=30,
+    max_retries=settings.db_outage_retries,
+    soft_time_limit=settings.control_task_time_limit_s,
+    time_limit=settings.control_task_time_limit_s + 10,
+)
 def step_failed(self: Task, task_id: str, *, run_id: str, tenant_id: str, epoch: int, step_id: str) -> None:
     """Error callback of every step message: records failures the step itself could not (hard time limit, kill)."""
     res = resources()

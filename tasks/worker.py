@@ -12,12 +12,12 @@ from celery.signals import worker_init, worker_process_init
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from context.db import ensure_embedded_schema, make_engine, session_factory
+from context.db import make_engine, session_factory
 from context.errors import ContextError
 from context.migrations import check_schema_revision
 from context.registry import ReferenceTypeRegistry
 from context.service import CampaignContextService
-from context.settings import Settings, environment
+from context.settings import Settings, database_url, environment
 from pipeline.errors import UnknownStepError
 from pipeline.executor import StepExecutor
 from pipeline.graph import StepGraph
@@ -37,7 +37,6 @@ class Resources:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    autocommit_sessions: sessionmaker[Session]  # for single-statement writes: no BEGIN/COMMIT round trips
     registry: ReferenceTypeRegistry
     store: ArtifactStore
     graph: StepGraph
@@ -48,11 +47,9 @@ class Resources:
 def build_resources(cfg: Settings) -> Resources:
     """Everything a task needs, from settings; a bad artifact-type file or generator path raises here."""
     registry = ReferenceTypeRegistry.from_config(cfg.artifact_types)
-    engine = make_engine(cfg.database_url)
-    ensure_embedded_schema(engine)
+    engine = make_engine(database_url(cfg), cfg.timeouts)
     check_schema_revision(engine)
     sessions = session_factory(engine)
-    autocommit_sessions = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     store = open_store(cfg.artifact_url, cfg.artifact_root)
     step_ids = [step_id for step_id, _ in DEFAULT_GRAPH]
     overrides = load_generators(cfg.generators, step_ids)
@@ -73,7 +70,7 @@ def build_resources(cfg: Settings) -> Resources:
     graph = StepGraph(default_steps(overrides, cfg.step_versions, policies))
     service = CampaignContextService(registry, sessions=sessions, max_artifacts=cfg.max_artifacts)
     executor = StepExecutor(service, store)
-    return Resources(cfg, engine, sessions, autocommit_sessions, registry, store, graph, service, executor)
+    return Resources(cfg, engine, sessions, registry, store, graph, service, executor)
 
 
 @cache

@@ -7,31 +7,58 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from context.db import make_engine, session_factory
 from context.migrations import upgrade
 from context.registry import ReferenceTypeRegistry
 from context.settings import REPO_CONFIG
-from tests.services import create_database, drop_database, sqlalchemy_url
+from tests.services import (
+    create_database,
+    create_managed_owner,
+    drop_database,
+    drop_role,
+    sqlalchemy_url,
+    sqlalchemy_url_as,
+)
 
 pytest_plugins = ["tests.worker_fixtures"]
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, migrated with Alembic."""
-    name = create_database()
-    url = sqlalchemy_url(name)
+    """A fresh PostgreSQL database for this test session, created by and migrated as a role like a managed
+    PostgreSQL's admin (CREATEROLE, no SUPERUSER, no BYPASSRLS): the URL logs in as that owner, which row-level
+    security binds like any worker, so every query of the suite must name its tenant."""
+    owner = create_managed_owner()
+    name = create_database(owner=owner)
+    url = sqlalchemy_url_as(name, owner)
     upgrade(url)
     yield url
     drop_database(name)
+    drop_role(owner)
 
 
 @pytest.fixture(scope="session")
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
+def pg_admin_url(pg_url: str) -> str:
+    """The same database as the cluster's superuser: for test set-up that must see or do what no tenant may."""
+    return sqlalchemy_url(make_url(pg_url).database or "")
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_admin_url: str) -> Iterator[Engine]:
+    """The test database as the cluster's superuser: tests inspect and set up rows of any tenant through it."""
+    engine = make_engine(pg_admin_url)
     yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def owner_sessions(pg_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions as the database's owner, the managed admin role: row-level security binds it (FORCE), as workers."""
+    engine = make_engine(pg_url)
+    yield session_factory(engine)
     engine.dispose()
 
 
@@ -48,3 +75,9 @@ def registry() -> ReferenceTypeRegistry:
 @pytest.fixture
 def tenant() -> uuid.UUID:
     return uuid.uuid4()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_sessions(pg_sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions as the cluster's superuser (the same as pg_sessions): named for what tests use them for."""
+    return pg_sessions

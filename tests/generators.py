@@ -7,7 +7,9 @@ every integration test:
   the inputs they were built from, so a context that mixes two upstream results is caught;
 - `stubborn`: sleeps `sleep_s` and ignores the soft time limit (only the hard limit stops it);
 - `kill_worker`: kills the worker process running it, every time (a poison message);
-- `bad_format`: returns bytes that are not the artifact's format (a quality check fails).
+- `bad_format`: returns bytes that are not the artifact's format (a quality check fails);
+- `fail_while` (a path): a TransientStepError while that file exists (a service that is down, then back);
+- `count_to` (a path): appends the step's id to that file on every call, so a test counts what was paid for.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from PIL import Image
 from pydantic import BaseModel, create_model
 
+from pipeline.errors import TransientStepError
 from pipeline.generators import DEFAULT_GENERATORS
 from pipeline.noop import _BINARY, _JSON, noop
 from pipeline.param_models import with_test_params
@@ -33,6 +36,11 @@ from pipeline.steps import GeneratedOutput, StepInputs
 
 def dispatch(inputs: StepInputs) -> list[GeneratedOutput]:
     params = inputs.params
+    if params.get("count_to"):
+        with open(params["count_to"], "a", encoding="utf-8") as calls:
+            calls.write(f"{inputs.step_id}\n")
+    if params.get("fail_while") and os.path.exists(params["fail_while"]):
+        raise TransientStepError(f"{inputs.step_id}: the generation service is down (the flag file exists)")
     if params.get("kill_worker"):
         os.kill(os.getpid(), signal.SIGKILL)
     if params.get("stubborn"):
@@ -105,6 +113,8 @@ def test_params(step_id: str) -> type[BaseModel]:
         stubborn=(bool, False),
         kill_worker=(bool, False),
         bad_format=(bool, False),
+        fail_while=(str | None, None),
+        count_to=(str | None, None),
     )
 
 

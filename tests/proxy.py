@@ -8,13 +8,29 @@ import threading
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to a target; `stop` closes the port and every open connection."""
+    """Forwards 127.0.0.1:<port> to a target; `stop` closes the port and every open connection; `blackhole` keeps
+    accepting connections and reading what they send but answers nothing, as a failover in progress or a proxy
+    whose backend vanished does (the worst outage: nothing is refused, so nothing raises)."""
 
     def __init__(self, target_port: int, port: int = 0) -> None:
         self.target_port, self.port = target_port, port
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._silent = threading.Event()
+
+    def blackhole(self) -> None:
+        self._silent.set()
+
+    def restore(self) -> None:
+        """Answer again; the connections that lived through the silence lost bytes, so they are closed."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        self._silent.clear()
 
     def start(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -45,6 +61,11 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self._silent.is_set():
+                with self._lock:
+                    self._conns.append(client)
+                threading.Thread(target=self._swallow, args=(client,), daemon=True).start()
+                continue
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port))
             except OSError:
@@ -56,10 +77,16 @@ class TcpProxy:
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
     @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _swallow(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while conn.recv(65536):
+                pass
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
-                dst.sendall(data)
+                if not self._silent.is_set():
+                    dst.sendall(data)
         except OSError:
             pass
         finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import redis
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 PG_ADMIN_DSN = os.environ.get("CAMPAIGN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -24,12 +25,15 @@ def sqlalchemy_url(dbname: str) -> str:
     return f"postgresql+psycopg://{user}@{host}:{port}/{dbname}"
 
 
-def create_database(prefix: str = "campaign_test") -> str:
-    """A new, empty database; returns its name."""
+def create_database(prefix: str = "campaign_test", *, owner: str | None = None) -> str:
+    """A new, empty database (owned by `owner` when given); returns its name."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if owner:
+                create += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
+            conn.execute(create)
     except psycopg.OperationalError as e:
         raise RuntimeError(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {e}") from e
     return name
@@ -38,6 +42,23 @@ def create_database(prefix: str = "campaign_test") -> str:
 def drop_database(name: str) -> None:
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def create_managed_owner() -> str:
+    """A login role as a managed PostgreSQL's admin is: CREATEROLE, but neither SUPERUSER nor BYPASSRLS."""
+    name = f"campaign_owner_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS CREATEROLE").format(sql.Identifier(name)))
+    return name
+
+
+def drop_role(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def sqlalchemy_url_as(dbname: str, user: str) -> str:
+    return make_url(sqlalchemy_url(dbname)).set(username=user).render_as_string(hide_password=False)
 
 
 def empty_redis(url: str) -> redis.Redis:

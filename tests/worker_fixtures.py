@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -15,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import kombu.exceptions
-import psycopg
 import pytest
 import redis
 from celery import Celery
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from context.runs import Run, RunRepository, RunStep
-from tests.services import PG_ADMIN_DSN, RedisServer, empty_redis, free_port, wait_for
+from tests.services import RedisServer, empty_redis, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -72,8 +69,8 @@ def worker_env(pg_url: str, redis_url: str, artifact_root: Path, **extra: str) -
         CAMPAIGN_STEP_MAX_RETRIES="2",
         CAMPAIGN_RETRY_BACKOFF_MAX_S="1",
         PYTHONPATH=str(ROOT),
-        **extra,
     )
+    env.update(extra)  # a test's own settings win over these defaults
     return env
 
 
@@ -169,21 +166,11 @@ def celery_client(redis_url: str) -> Iterator[Celery]:
     app.close()
 
 
-APP_LOGIN_ROLE = "campaign_worker_test"
-
-
 @pytest.fixture(scope="session")
 def app_pg_url(pg_url: str) -> str:
-    """The test database as a login role in `campaign_app`: not a superuser, so row-level security applies."""
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_LOGIN_ROLE,)).fetchone()
-        if not exists:
-            with contextlib.suppress(psycopg.errors.UniqueViolation):  # a second suite on this host made it first
-                conn.execute(f"CREATE ROLE {APP_LOGIN_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE campaign_app")
-        superuser = conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = %s", (APP_LOGIN_ROLE,))
-        assert superuser.fetchone() == (False,), f"{APP_LOGIN_ROLE} must not bypass row-level security"
-    # Whatever the admin user is called (postgres, root), the worker logs in as the RLS-bound role.
-    return make_url(pg_url).set(username=APP_LOGIN_ROLE, password=None).render_as_string(hide_password=False)
+    """What workers and the CLI log in as: the database's owner, a managed PostgreSQL's admin role (CREATEROLE, no
+    SUPERUSER, no BYPASSRLS), which row-level security binds (FORCE), so every query must name its tenant."""
+    return pg_url
 
 
 @pytest.fixture(scope="session")

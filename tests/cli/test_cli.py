@@ -6,7 +6,6 @@ import io
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import uuid
@@ -18,6 +17,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from context import CampaignContext
+from tests.cli.embedded_db import embedded_query, server_running
 from tests.worker_fixtures import ROOT, WorkerProcess, worker_env
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -62,6 +62,8 @@ def test_the_demo_runs_a_whole_campaign_embedded_and_builds_a_playable_game_zip(
         html = zf.read("index.html").decode()
     assert {"index.html", "intro.png", "bgm.wav", "sfx.wav", "config.json"} <= names
     assert "<script" in html and "Spin" in html  # the plan's button labels made it into the page
+    assert (cwd / "var" / "postgres" / "PG_VERSION").exists()  # a real PostgreSQL held the run
+    assert not server_running(cwd)  # and the command stopped it on its way out
 
 
 def test_show_json_prints_exactly_the_stored_context(
@@ -71,9 +73,8 @@ def test_show_json_prints_exactly_the_stored_context(
     proc = campaign("show", run_id, "--json", cwd=cwd)
 
     assert proc.returncode == 0, proc.stderr
-    with sqlite3.connect(cwd / "var" / "campaign.db") as db:
-        (stored,) = db.execute("SELECT context FROM runs WHERE id = ?", (uuid.UUID(run_id).hex,)).fetchone()
-    assert json.loads(proc.stdout) == json.loads(stored)
+    [[stored]] = embedded_query(cwd, f"SELECT context FROM app.runs WHERE id = '{uuid.UUID(run_id)}'")
+    assert json.loads(proc.stdout) == stored
     CampaignContext.model_validate_json(proc.stdout)
 
 
@@ -122,15 +123,13 @@ def test_an_unknown_step_in_an_update_is_refused_before_anything_runs(
     demo_dir: tuple[Path, str, subprocess.CompletedProcess[str]],
 ) -> None:
     cwd, run_id, _ = demo_dir
-    with sqlite3.connect(cwd / "var" / "campaign.db") as db:
-        before = db.execute("SELECT count(*) FROM runs").fetchone()
+    before = embedded_query(cwd, "SELECT count(*) FROM app.runs")
 
     proc = campaign("update", "--from", run_id, "--steps", "bgm,sparkles", cwd=cwd)
 
     assert proc.returncode == 2
     assert "--steps: unknown step 'sparkles'" in one_line_error(proc)
-    with sqlite3.connect(cwd / "var" / "campaign.db") as db:
-        assert db.execute("SELECT count(*) FROM runs").fetchone() == before
+    assert embedded_query(cwd, "SELECT count(*) FROM app.runs") == before
 
 
 def test_an_unreachable_broker_is_one_line_and_exit_4(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from context.migrations import upgrade
+from tests.cli.embedded_db import embedded_query
 from tests.cli.test_cli import UUID_RE, campaign, one_line_error
 from tests.services import create_database, drop_database, sqlalchemy_url
 from tests.worker_fixtures import ROOT, WorkerProcess, worker_env
@@ -36,10 +37,7 @@ def test_a_bad_payload_prints_one_line_per_problem_and_starts_nothing(tmp_path: 
         lines[2],
     ]
     assert lines[2].startswith("error: steps.sparkles: unknown step; known steps: plan,")
-    assert (
-        not (tmp_path / "var" / "campaign.db").exists()
-        or b"sparkles" not in (tmp_path / "var" / "campaign.db").read_bytes()
-    )
+    assert embedded_query(tmp_path, "SELECT count(*) FROM app.runs") == [[0]]  # refused before anything was written
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from tests.cli.embedded_db import embedded_query
 from tests.cli.test_cli import UUID_RE, campaign
 
 
@@ -24,14 +24,13 @@ def demo_copy(tmp_path: Path) -> tuple[Path, str]:
 
 
 def _context(cwd: Path, run_id: str) -> dict[str, object]:
-    with sqlite3.connect(cwd / "var" / "campaign.db") as db:
-        (doc,) = db.execute("SELECT context FROM runs WHERE id = ?", (uuid.UUID(run_id).hex,)).fetchone()
-    return dict(json.loads(doc))
+    [[doc]] = embedded_query(cwd, f"SELECT context FROM app.runs WHERE id = '{uuid.UUID(run_id)}'")
+    return dict(doc)
 
 
 def _store_context(cwd: Path, run_id: str, ctx: dict[str, object]) -> None:
-    with sqlite3.connect(cwd / "var" / "campaign.db") as db:
-        db.execute("UPDATE runs SET context = ? WHERE id = ?", (json.dumps(ctx), uuid.UUID(run_id).hex))
+    doc = json.dumps(ctx).replace("'", "''")
+    embedded_query(cwd, f"UPDATE app.runs SET context = '{doc}'::jsonb WHERE id = '{uuid.UUID(run_id)}' RETURNING 1")
 
 
 def test_verify_of_a_consistent_run_exits_0_then_lists_each_problem_and_exits_1(demo_copy: tuple[Path, str]) -> None:

@@ -1,5 +1,5 @@
-"""The ledger's per-step transactions give the same answers on PostgreSQL (one function call each, under the
-row-level-security role) and on embedded SQLite (statement by statement)."""
+"""The ledger's rules, one SQL function each, on PostgreSQL as a role row-level security binds (the suite's owner
+is a managed database's admin: no SUPERUSER, no BYPASSRLS, tables under FORCE ROW LEVEL SECURITY)."""
 
 from __future__ import annotations
 
@@ -7,62 +7,59 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from context.db import ensure_embedded_schema, make_engine, session_factory
-from context.ledger import Ledger
+from context.ledger import Ledger, StepEnd, StepStart
 from context.runs import Run, RunRepository, RunStatus, RunStep, StepOutcome
+from context.tenancy import name_tenant
 
 DEPS = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}
 LEASE = timedelta(seconds=60)
 Tx = Callable[[], AbstractContextManager[Ledger]]
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def tx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tx]:
-    """A transaction with a Ledger; on PostgreSQL as the application role that row-level security binds."""
-    if request.param == "postgresql":
-        sessions: sessionmaker[Session] = request.getfixturevalue("pg_sessions")
-        role = True
-    else:
-        engine = make_engine(f"sqlite:///{tmp_path / 'runs.db'}")
-        ensure_embedded_schema(engine)
-        sessions, role = session_factory(engine), False
-
+@pytest.fixture
+def tx(owner_sessions: sessionmaker[Session]) -> Iterator[Tx]:
     @contextmanager
     def ledger() -> Iterator[Ledger]:
-        with sessions() as s, s.begin():
-            if role:
-                s.execute(text("SET LOCAL ROLE campaign_app"))
+        with owner_sessions() as s, s.begin():
             yield Ledger(s)
 
     yield ledger
 
 
-def _new_run(tx: Tx, tenant: uuid.UUID) -> uuid.UUID:
+def _new_run(tx: Tx, tenant: uuid.UUID, **fields: Any) -> uuid.UUID:
     run_id = uuid.uuid4()
+    values = {"status": "pending", "epoch": 1, **fields}
     with tx() as ledger:
         RunRepository(ledger.session).add(
-            Run(id=run_id, tenant_id=tenant, campaign_id=uuid.uuid4(), workflow_name="wf", status="pending", epoch=1)
+            Run(id=run_id, tenant_id=tenant, campaign_id=uuid.uuid4(), workflow_name="wf", **values)
         )
     return run_id
 
 
-def _begin(tx: Tx, run: uuid.UUID, tenant: uuid.UUID, step: str, epoch: int = 1):  # type: ignore[no-untyped-def]
+def _begin(tx: Tx, run: uuid.UUID, tenant: uuid.UUID, step: str, epoch: int = 1) -> StepStart:
     with tx() as ledger:
         return ledger.begin_step(run, tenant, step, epoch, queue="q", hostname="h", task_id="t", lease=LEASE)
 
 
-def _end(tx: Tx, run: uuid.UUID, tenant: uuid.UUID, step: str | None, epoch: int = 1, result: object = None):  # type: ignore[no-untyped-def]
+def _end(tx: Tx, run: uuid.UUID, tenant: uuid.UUID, step: str | None, epoch: int = 1, result: object = None) -> StepEnd:
     with tx() as ledger:
         outcome = StepOutcome.EXECUTED if result is not None else None
         return ledger.end_step(
-            run, tenant, step, epoch, deps=DEPS, lease=LEASE, outcome=outcome, reason="r", result=result
-        )
+            run, tenant, step, epoch, deps=DEPS, lease=LEASE, outcome=outcome, reason="r",
+            result=result,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+
+def _row(tx: Tx, tenant: uuid.UUID, run: uuid.UUID, sql: str) -> Any:
+    with tx() as ledger:
+        name_tenant(ledger.session, tenant)
+        return ledger.session.execute(text(sql), {"run": run}).one()
 
 
 def test_steps_are_claimed_once_per_epoch_recorded_once_and_the_last_completes(tx: Tx, tenant: uuid.UUID) -> None:
@@ -103,40 +100,88 @@ def test_a_step_of_another_tenants_run_finds_no_run_and_writes_nothing(tx: Tx, t
     assert _end(tx, run, other, "a", result={"x": 1}).live is False
 
     with tx() as ledger:
-        RunRepository(ledger.session)._scope(tenant)
+        name_tenant(ledger.session, tenant)
         steps = ledger.session.query(RunStep).filter(RunStep.run_id == run).all()
     assert steps == []
 
 
-def test_a_start_counts_attempts_and_extends_the_lease(tx: Tx, tenant: uuid.UUID) -> None:
+def test_a_start_holds_the_run_for_exactly_the_lease_by_the_databases_clock(tx: Tx, tenant: uuid.UUID) -> None:
     run = _new_run(tx, tenant)
-    _begin(tx, run, tenant, "a")
     with tx() as ledger:
-        RunRepository(ledger.session)._scope(tenant)
+        ledger.begin_step(run, tenant, "a", 1, queue="q", hostname="h", task_id="t", lease=LEASE)
+        held = ledger.session.execute(text("SELECT lease_expires_at - now() FROM app.runs WHERE id = :run"),
+                                      {"run": run}).scalar_one()  # fmt: skip
+    assert held == LEASE
+    with tx() as ledger:
+        name_tenant(ledger.session, tenant)
         row = ledger.session.get(Run, run)
         step = ledger.session.get(RunStep, (run, "a"))
         assert row is not None and step is not None
-        assert (row.status, row.lease_expires_at is not None) == ("running", True)
+        assert row.status == "running"
         assert (step.outcome, step.attempts, step.queue, step.hostname, step.task_id) == ("running", 1, "q", "h", "t")
+
+
+def test_a_finished_step_no_longer_holds_the_run_beyond_one_lease(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant, lease_expires_at=datetime(2099, 1, 1, tzinfo=UTC))  # an allowance of old
+    _end(tx, run, tenant, None)
+    with tx() as ledger:
+        ledger.end_step(run, tenant, "a", 1, deps=DEPS, lease=LEASE, outcome=StepOutcome.EXECUTED, reason="r",
+                        result={"x": 1})  # fmt: skip
+        held = ledger.session.execute(text("SELECT lease_expires_at - now() FROM app.runs WHERE id = :run"),
+                                      {"run": run}).scalar_one()  # fmt: skip
+    assert held == LEASE
+
+
+def test_attempts_count_within_an_epoch_and_start_again_in_the_next(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant)
+    assert [_begin(tx, run, tenant, "a").attempts for _ in range(3)] == [1, 2, 3]
+    with tx() as ledger:
+        name_tenant(ledger.session, tenant)
+        ledger.session.execute(text("UPDATE app.runs SET epoch = 2 WHERE id = :run"), {"run": run})
+    assert _begin(tx, run, tenant, "a", epoch=2).attempts == 1
+
+
+def test_a_heartbeat_holds_the_run_only_for_the_epoch_that_drives_it(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant, lease_expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+    with tx() as ledger:
+        assert not ledger.heartbeat(run, tenant, 0, LEASE)  # a taken-over epoch holds nothing
+        assert ledger.heartbeat(run, tenant, 1, LEASE)
+        held = ledger.session.execute(text("SELECT lease_expires_at - now() FROM app.runs WHERE id = :run"),
+                                      {"run": run}).scalar_one()  # fmt: skip
+    assert held == LEASE
+    with tx() as ledger:
+        assert ledger.finish(run, tenant, status=RunStatus.CANCELLED, epoch=None, context=None)
+        assert not ledger.heartbeat(run, tenant, 1, LEASE)
+
+
+def test_a_released_claim_is_claimed_again_by_the_same_epoch(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant)
+    assert _end(tx, run, tenant, None).claimed == ("a",)
+    with tx() as ledger:
+        assert ledger.unclaim(run, tenant, 1, ["a"]) == ["a"]
+    assert _end(tx, run, tenant, None).claimed == ("a",)
+
+
+def test_ending_a_run_ends_its_unfinished_steps(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant)
+    _end(tx, run, tenant, None)
+    _begin(tx, run, tenant, "a")
+    _end(tx, run, tenant, "a", result={"x": 1})  # claims b and c
+    _begin(tx, run, tenant, "b")
+    with tx() as ledger:
+        assert ledger.finish(run, tenant, status=RunStatus.FAILED, epoch=1, context=None, error="boom",
+                             failed_step="b")  # fmt: skip
+    with tx() as ledger:
+        steps = RunRepository(ledger.session).steps(run, tenant_id=tenant)
+    assert {s.step_id: s.outcome for s in steps} == {"a": "executed", "b": "failed", "c": "cancelled"}
 
 
 def test_admission_starts_the_oldest_queued_runs_up_to_the_cap(tx: Tx, tenant: uuid.UUID) -> None:
     live = _new_run(tx, tenant)  # pending: one of the cap's two places is taken
-    queued = []
-    for minute in range(3):
-        run_id = uuid.uuid4()
-        with tx() as ledger:
-            RunRepository(ledger.session).add(
-                Run(
-                    id=run_id,
-                    tenant_id=tenant,
-                    campaign_id=uuid.uuid4(),
-                    workflow_name="wf",
-                    status="queued",
-                    created_at=datetime(2026, 1, 1, 0, 10 - minute, tzinfo=UTC),
-                )
-            )
-        queued.append(run_id)
+    queued = [
+        _new_run(tx, tenant, status="queued", epoch=0, created_at=datetime(2026, 1, 1, 0, 10 - minute, tzinfo=UTC))
+        for minute in range(3)
+    ]
     oldest = queued[-1]
 
     with tx() as ledger:
@@ -147,3 +192,96 @@ def test_admission_starts_the_oldest_queued_runs_up_to_the_cap(tx: Tx, tenant: u
     with tx() as ledger:
         assert ledger.admit(tenant, 5, LEASE) == [(queued[1], 1), (queued[0], 1)]
         assert ledger.admit(uuid.uuid4(), 5, LEASE) == []  # another tenant has nothing queued
+
+
+def test_a_resumed_run_waits_for_a_place_in_its_tenants_share(tx: Tx, tenant: uuid.UUID) -> None:
+    live = _new_run(tx, tenant)
+    failed = _new_run(tx, tenant, status="failed")
+    with tx() as ledger:
+        assert ledger.requeue(failed, tenant, from_statuses=(RunStatus.FAILED,))
+        assert ledger.admit(tenant, 1, LEASE) == []  # the cap is taken by the live run
+        assert ledger.finish(live, tenant, status=RunStatus.COMPLETED, epoch=None, context=None)
+        assert ledger.admit(tenant, 1, LEASE) == [(failed, 2)]
+
+
+def _sweep(tx: Tx, tenant: uuid.UUID, run: uuid.UUID, **kw: Any) -> tuple[str, int, int]:
+    args: dict[str, Any] = {"lease": LEASE, "max_sweeps": 2, "lost_before": None, "waiting_ok": [], **kw}
+    with tx() as ledger:
+        d = ledger.sweep_run(run, tenant, **args)
+    return d.action, d.epoch, d.sweeps
+
+
+def _expire(tx: Tx, tenant: uuid.UUID, run: uuid.UUID) -> None:
+    with tx() as ledger:
+        name_tenant(ledger.session, tenant)
+        ledger.session.execute(text("UPDATE app.runs SET lease_expires_at = now() - interval '1 s' WHERE id = :run"),
+                               {"run": run})  # fmt: skip
+
+
+def test_the_sweeper_leaves_a_run_alone_while_its_lease_holds(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant, lease_expires_at=datetime(2099, 1, 1, tzinfo=UTC))
+    _end(tx, run, tenant, None)
+    assert _sweep(tx, tenant, run) == ("progress", 1, 0)
+
+
+def test_a_step_waiting_in_a_queue_that_holds_messages_is_waiting_not_lost(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant)
+    _end(tx, run, tenant, None)  # claims a: sent, not started
+    _expire(tx, tenant, run)
+    assert _sweep(tx, tenant, run, waiting_ok=["a"]) == ("waiting", 1, 0)  # its queue holds messages
+    _expire(tx, tenant, run)
+    assert _sweep(tx, tenant, run, waiting_ok=["b"]) == ("taken_over", 2, 1)  # a's queue is empty: a is lost
+
+
+def test_a_running_step_without_heartbeat_is_taken_over_until_the_sweeps_run_out(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant)
+    epoch = 1
+    for sweeps in (1, 2):
+        _end(tx, run, tenant, None, epoch=epoch)
+        _begin(tx, run, tenant, "a", epoch=epoch)
+        _expire(tx, tenant, run)
+        assert _sweep(tx, tenant, run, waiting_ok=["a"]) == ("taken_over", epoch + 1, sweeps)
+        epoch += 1
+    _end(tx, run, tenant, None, epoch=epoch)
+    _begin(tx, run, tenant, "a", epoch=epoch)
+    _expire(tx, tenant, run)
+    assert _sweep(tx, tenant, run) == ("fail", epoch, 2)
+
+
+def test_steps_sent_before_the_broker_lost_its_messages_are_resent_at_once(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant, lease_expires_at=datetime(2099, 1, 1, tzinfo=UTC))
+    _end(tx, run, tenant, None)
+    with tx() as ledger:
+        lost = ledger.now() + timedelta(seconds=1)
+        assert (run, tenant, "lost") in ledger.sweep_candidates(lost)
+    assert _sweep(tx, tenant, run, lost_before=lost, waiting_ok=["a"]) == ("lost", 2, 0)  # not counted against it
+
+
+def test_a_run_with_nothing_in_flight_is_sent_again_by_the_same_epoch(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant)
+    _end(tx, run, tenant, None)
+    with tx() as ledger:
+        ledger.unclaim(run, tenant, 1, ["a"])  # the broker refused it
+    _expire(tx, tenant, run)
+    assert _sweep(tx, tenant, run) == ("resend", 1, 0)
+    assert _end(tx, run, tenant, None).claimed == ("a",)
+
+
+def test_the_cross_tenant_functions_see_every_tenant_under_a_managed_owner(
+    tx: Tx, tenant: uuid.UUID, owner_sessions: sessionmaker[Session]
+) -> None:
+    other = uuid.uuid4()
+    run = _new_run(tx, other, context={"artifacts": {"x": {"uri": f"file:///{other}.png"}}})
+    _expire(tx, other, run)
+    with owner_sessions() as s:
+        owner_is_bound = s.execute(text("SELECT NOT rolsuper AND NOT rolbypassrls FROM pg_roles "
+                                        "WHERE rolname = current_user")).scalar_one()  # fmt: skip
+        uris = set(s.execute(text("SELECT app.referenced_artifact_uris()")).scalars())
+        name_tenant(s, tenant)
+        mine = s.execute(text("SELECT count(*) FROM app.runs WHERE id = :run"), {"run": run}).scalar_one()
+        others = s.execute(text("SELECT app.run_of_other_tenant(:run)"), {"run": run}).scalar_one()
+        candidates = Ledger(s).sweep_candidates(None)
+    assert owner_is_bound  # the suite's database owner is not exempt from row-level security
+    assert mine == 0  # RLS hides the other tenant's run from this tenant...
+    assert f"file:///{other}.png" in uris and others is True  # ...but not from the inspector's functions
+    assert (run, other, "expired") in candidates

@@ -13,9 +13,9 @@ from context.runs import Run, RunRepository
 
 
 @pytest.fixture
-def two_tenants_runs(pg_sessions: sessionmaker[Session]) -> tuple[uuid.UUID, uuid.UUID]:
+def two_tenants_runs(pg_admin_sessions: sessionmaker[Session]) -> tuple[uuid.UUID, uuid.UUID]:
     tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
-    with pg_sessions() as s, s.begin():
+    with pg_admin_sessions() as s, s.begin():
         for tenant in (tenant_a, tenant_a, tenant_b):
             RunRepository(s).add(Run(id=uuid.uuid4(), tenant_id=tenant, campaign_id=uuid.uuid4(), workflow_name="wf"))
     return tenant_a, tenant_b
@@ -31,29 +31,31 @@ def _count_as_app_role(sessions: sessionmaker[Session], tenants: list[uuid.UUID]
 
 
 def test_a_query_without_a_tenant_sees_no_run(
-    pg_sessions: sessionmaker[Session], two_tenants_runs: tuple[uuid.UUID, uuid.UUID]
+    pg_admin_sessions: sessionmaker[Session], two_tenants_runs: tuple[uuid.UUID, uuid.UUID]
 ) -> None:
     tenants = list(two_tenants_runs)
-    with pg_sessions() as s:  # as the superuser, who bypasses RLS, all three rows are there
+    with pg_admin_sessions() as s:  # as the superuser, who bypasses RLS, all three rows are there
         assert (
             s.execute(text("SELECT count(*) FROM app.runs WHERE tenant_id = ANY(:ids)"), {"ids": tenants}).scalar() == 3
         )
 
-    assert _count_as_app_role(pg_sessions, tenants, None) == 0
+    assert _count_as_app_role(pg_admin_sessions, tenants, None) == 0
 
 
 def test_a_query_sees_only_the_rows_of_the_tenant_its_transaction_names(
-    pg_sessions: sessionmaker[Session], two_tenants_runs: tuple[uuid.UUID, uuid.UUID]
+    pg_admin_sessions: sessionmaker[Session], two_tenants_runs: tuple[uuid.UUID, uuid.UUID]
 ) -> None:
     tenant_a, tenant_b = two_tenants_runs
 
-    assert _count_as_app_role(pg_sessions, [tenant_a, tenant_b], tenant_a) == 2
-    assert _count_as_app_role(pg_sessions, [tenant_a, tenant_b], tenant_b) == 1
+    assert _count_as_app_role(pg_admin_sessions, [tenant_a, tenant_b], tenant_a) == 2
+    assert _count_as_app_role(pg_admin_sessions, [tenant_a, tenant_b], tenant_b) == 1
 
 
-def test_writing_a_row_for_another_tenant_than_the_named_one_is_refused(pg_sessions: sessionmaker[Session]) -> None:
+def test_writing_a_row_for_another_tenant_than_the_named_one_is_refused(
+    pg_admin_sessions: sessionmaker[Session],
+) -> None:
     named, other = uuid.uuid4(), uuid.uuid4()
-    with pytest.raises(ProgrammingError, match="row-level security"), pg_sessions() as s, s.begin():
+    with pytest.raises(ProgrammingError, match="row-level security"), pg_admin_sessions() as s, s.begin():
         s.execute(text("SET LOCAL ROLE campaign_app"))
         s.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(named)})
         s.execute(
@@ -63,10 +65,10 @@ def test_writing_a_row_for_another_tenant_than_the_named_one_is_refused(pg_sessi
 
 
 def test_the_repository_names_its_tenant_so_it_works_under_row_level_security(
-    pg_sessions: sessionmaker[Session], two_tenants_runs: tuple[uuid.UUID, uuid.UUID]
+    pg_admin_sessions: sessionmaker[Session], two_tenants_runs: tuple[uuid.UUID, uuid.UUID]
 ) -> None:
     tenant_a, tenant_b = two_tenants_runs
-    with pg_sessions() as s, s.begin():
+    with pg_admin_sessions() as s, s.begin():
         s.execute(text("SET LOCAL ROLE campaign_app"))
         repo = RunRepository(s)
         assert repo.count(tenant_id=tenant_a) == 2
