@@ -20,7 +20,7 @@ from context.errors import (
 from context.models import ArtifactData, CampaignContext, StepArtifact, TriggerInfo, utc_now_iso
 from context.registry import ReferenceTypeRegistry
 from context.runs import Run, RunRepository
-from context.tenancy import check_tenant, current_tenant
+from context.tenancy import check_tenant
 
 DEFAULT_MAX_ARTIFACTS = 50
 
