@@ -177,5 +177,6 @@ def test_the_sfx_sit_where_their_layout_says_with_silence_between(
         start = round(entry["start_ms"] * SAMPLE_RATE / 1000)
         stop = round((entry["start_ms"] + entry["duration_ms"]) * SAMPLE_RATE / 1000)
         assert np.abs(samples[start:stop]).max() > 0.2, entry
+        assert np.any(samples[start : start + 2 * SAMPLE_RATE // 1000]), entry  # it starts at its offset, not later
         if after is not None:
             assert not np.any(samples[stop : round(after["start_ms"] * SAMPLE_RATE / 1000)]), entry
