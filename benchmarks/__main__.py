@@ -34,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], metavar="name", help=", ".join(BENCHMARKS))
     parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller scale")
-    parser.add_argument("--budget-s", type=float, help="wall-time budget of the whole run (default 540, quick 240)")
+    parser.add_argument("--budget-s", type=float, help="wall-time budget of the whole run (default 630, quick 300)")
     args = parser.parse_args(argv)
     names = args.names or list(BENCHMARKS)
-    budget = args.budget_s or (240.0 if args.quick else 540.0)
+    budget = args.budget_s or (300.0 if args.quick else 630.0)
 
     info = machine_info()
     started = time.monotonic()
