@@ -123,9 +123,9 @@ def _pan_zoom(base: Image.Image, rng: random.Random, frames: int, size: Size) ->
         ay = start[1] + (end[1] - start[1]) * t
         left, top = (cw - bw) * ax, (ch - bh) * ay
         out.append(cover.resize(size, Image.Resampling.BILINEAR, box=(left, top, left + bw, top + bh)))
-    # One palette for every frame, from the whole picture at the output size: each frame shows part of it, so a
-    # nearest-colour lookup per frame replaces a median cut per frame (what most of the encoding time went on).
-    paletted, (strip,) = _quantise(cover.resize(size, Image.Resampling.BILINEAR), [_STRIP_COLOR])
+    # One palette for every frame, from the first (the whole picture, before any zoom): each later frame shows part
+    # of it, so a nearest-colour lookup per frame replaces a median cut per frame (most of the encoding time).
+    paletted, (strip,) = _quantise(out[0], [_STRIP_COLOR])
     return [frame.quantize(palette=paletted, dither=Image.Dither.NONE) for frame in out], strip
 
 
