@@ -74,8 +74,8 @@ def worker_env(svc: Services, **extra: str) -> dict[str, str]:
         CAMPAIGN_ARTIFACT_ROOT=str(svc.workdir / "artifacts"),
         CAMPAIGN_GENERATORS=NOOP_GENERATORS,
         PYTHONPATH=str(ROOT),
-        **extra,
     )
+    env.update(extra)  # after the defaults, so a benchmark may replace one (CAMPAIGN_GENERATORS, say)
     return env
 
 
@@ -116,6 +116,12 @@ class Worker:
             raise RuntimeError(f"worker exited with {self.proc.returncode}; log:\n{self.log_text()[-3000:]}")
         return bool(client.control.ping(destination=[f"{self.name}@{os.uname().nodename}"], timeout=0.5))
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the worker has used so far: its main process, its pool children, and the
+        children it has already reaped."""
+        assert self.proc is not None
+        return _cpu_s(self.proc.pid) + sum(_cpu_s(pid) for pid in _children(self.proc.pid))
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -139,6 +145,19 @@ class Worker:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """utime + stime of `pid`, plus cutime + cstime (its children it has reaped), from /proc/<pid>/stat."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0  # a pool child that exited between listing and reading: its time is in the parent's cutime
+    fields = stat[stat.rindex(")") + 2 :].split()  # fields from 3 (state) on: utime is field 14, cstime 17
+    return sum(int(f) for f in fields[11:15]) / _TICKS
 
 
 def _children(pid: int) -> list[int]:

@@ -81,11 +81,14 @@ def _animation(artifact_type: str, style: str, base_type: str | None) -> Generat
         frames = int(inputs.params.get("frames", 12))
         palette = plan_doc.get("palette") or None
         base = inputs.read(base_type) if base_type else None
-        if base is not None and palette:
-            # The key colour is for segmentation, not for people: the video shows the buttons in the palette.
-            base = media.paint_buttons(base, palette[-1])
         gif = media.render_animation(
-            base_png=base, seed=f"{plan_doc['title']}/{style}", frames=frames, style=style, palette=palette
+            base_png=base,
+            seed=f"{plan_doc['title']}/{style}",
+            frames=frames,
+            style=style,
+            palette=palette,
+            # The key colour is for segmentation, not for people: the video shows the buttons in the palette.
+            buttons_color=palette[-1] if palette else None,
         )
         meta = {"mediaType": "image/gif", "frames": frames, "durationMs": frames * media.FRAME_MS}
         return [GeneratedOutput(artifact_type, gif, ".gif", meta)]

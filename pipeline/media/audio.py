@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import math
-import operator
 import random
-import sys
 import wave
-from array import array
+
+import numpy as np
+from numpy.typing import NDArray
+
+Samples = NDArray[np.float64]
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -51,13 +53,13 @@ def synth_bgm(*, mood: str, tempo_bpm: int, seconds: float = 4.0, sample_rate: i
     _, steps, root = scale_for_mood(mood)
     rng = random.Random(f"bgm:{mood.strip().lower()}:{tempo_bpm}")
     total = round(seconds * sample_rate)
-    mix = array("d", bytes(8 * total))
+    mix: Samples = np.zeros(total)
     eighth = round(60 / tempo_bpm / 2 * sample_rate)
 
     # The phrase repeats, so each distinct note is rendered once and mixed in wherever it recurs.
-    notes: dict[tuple[float, int, float], array[float]] = {}
+    notes: dict[tuple[float, int, float], Samples] = {}
 
-    def note(freq: float, length: int, amplitude: float) -> array[float]:
+    def note(freq: float, length: int, amplitude: float) -> Samples:
         key = (freq, length, amplitude)
         if key not in notes:
             notes[key] = render_tone(length, freq, sample_rate, amplitude=amplitude)
@@ -75,11 +77,11 @@ def synth_bgm(*, mood: str, tempo_bpm: int, seconds: float = 4.0, sample_rate: i
     return encode_wav(mix, sample_rate)
 
 
-def _fade_out(mix: array[float], sample_rate: int) -> None:
+def _fade_out(mix: Samples, sample_rate: int) -> None:
     # Notes are cut off where the clip ends; a short fade keeps that from clicking when the track loops.
     n = min(len(mix), sample_rate // 20)
-    for k in range(n):
-        mix[len(mix) - n + k] *= 1 - k / n
+    if n:
+        mix[len(mix) - n :] *= 1 - np.arange(n) / n
 
 
 def _melody(rng: random.Random, scale_len: int) -> list[int | None]:
@@ -99,38 +101,34 @@ def _melody(rng: random.Random, scale_len: int) -> list[int | None]:
 
 
 def add_tone(
-    mix: array[float], start: int, length: int, freq: float, sample_rate: int, *, amplitude: float, decay: float = 3.0
+    mix: Samples, start: int, length: int, freq: float, sample_rate: int, *, amplitude: float, decay: float = 3.0
 ) -> None:
     """Mix a tone (see render_tone) into `mix` at sample `start`."""
     mix_into(mix, start, render_tone(length, freq, sample_rate, amplitude=amplitude, decay=decay))
 
 
-def render_tone(length: int, freq: float, sample_rate: int, *, amplitude: float, decay: float = 3.0) -> array[float]:
+def render_tone(length: int, freq: float, sample_rate: int, *, amplitude: float, decay: float = 3.0) -> Samples:
     """A soft sine-plus-overtone note with a short attack and an exponential decay."""
-    out = array("d", bytes(8 * max(0, length)))
     if length <= 0:
-        return out
+        return np.zeros(0)
     attack = max(1, min(length // 4, sample_rate // 200))  # ~5 ms, so notes do not click in
     release = max(1, min(length // 4, sample_rate // 100))
     w = 2 * math.pi * freq / sample_rate
-    sin, exp = math.sin, math.exp
-    rate = decay / length
-    for k in range(length):
-        env = exp(-rate * k)
-        if k < attack:
-            env *= k / attack
-        elif k > length - release:
-            env *= (length - k) / release
-        out[k] = amplitude * env * (sin(w * k) + 0.3 * sin(2 * w * k))
+    k = np.arange(length, dtype=np.float64)
+    env = np.exp(-(decay / length) * k)
+    env[:attack] *= k[:attack] / attack
+    # A sample inside the attack gets the attack ramp only, even in a note too short to keep the two apart.
+    tail = slice(max(attack, length - release + 1), length)
+    env[tail] *= (length - k[tail]) / release
+    out: Samples = amplitude * env * (np.sin(w * k) + 0.3 * np.sin(2 * w * k))
     return out
 
 
-def mix_into(mix: array[float], start: int, samples: array[float]) -> None:
+def mix_into(mix: Samples, start: int, samples: Samples) -> None:
     """Add `samples` into `mix` from `start`, dropping whatever would run past its end."""
     end = min(len(mix), start + len(samples))
     if end > start:
-        # map(operator.add) runs the loop in C; a Python loop here would dominate synthesis time.
-        mix[start:end] = array("d", map(operator.add, mix[start:end], samples[: end - start]))
+        mix[start:end] += samples[: end - start]
 
 
 def check_sample_rate(sample_rate: int) -> None:
@@ -139,12 +137,10 @@ def check_sample_rate(sample_rate: int) -> None:
         raise ValueError(f"sample_rate: must be in 8000..48000, got {sample_rate}")
 
 
-def encode_wav(mix: array[float], sample_rate: int) -> bytes:
+def encode_wav(mix: Samples, sample_rate: int) -> bytes:
     """16-bit mono little-endian WAV of samples in -1..1 (louder ones are clipped)."""
-    peak = _MAX_AMPLITUDE
-    pcm = array("h", [int(v * peak) if -1.0 <= v <= 1.0 else (peak if v > 0 else -peak) for v in mix])
-    if sys.byteorder == "big":  # WAV is little-endian; array writes the machine's order
-        pcm.byteswap()
+    # astype truncates toward zero, as int() did; "<i2" is little-endian on any machine, as WAV wants.
+    pcm = (np.clip(mix, -1.0, 1.0) * _MAX_AMPLITUDE).astype("<i2")
     out = io.BytesIO()
     with wave.open(out, "wb") as wav:
         wav.setnchannels(1)

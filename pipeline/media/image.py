@@ -87,11 +87,16 @@ def key_mask(img: Image.Image) -> Image.Image:
 
 def paint_buttons(png: bytes, color: str) -> bytes:
     """The PNG with every key-coloured pixel painted `color` ("#rrggbb"): the image as a person should see it."""
-    img = Image.open(io.BytesIO(png)).convert("RGB")
-    painted = Image.composite(Image.new("RGB", img.size, parse_hex_color(color)), img, key_mask(img))
+    painted = paint_buttons_image(Image.open(io.BytesIO(png)), color)
     out = io.BytesIO()
     painted.save(out, format="PNG", optimize=False)
     return out.getvalue()
+
+
+def paint_buttons_image(img: Image.Image, color: str) -> Image.Image:
+    """paint_buttons on a decoded image, for a caller that goes on drawing rather than storing a PNG."""
+    rgb = img.convert("RGB")
+    return Image.composite(Image.new("RGB", rgb.size, parse_hex_color(color)), rgb, key_mask(rgb))
 
 
 def _remove_key_color(img: Image.Image) -> Image.Image:

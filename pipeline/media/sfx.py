@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import random
-from array import array
 from collections.abc import Callable
-from typing import TypeAlias
 
-from pipeline.media.audio import add_tone, check_sample_rate, encode_wav
+import numpy as np
+
+from pipeline.media.audio import Samples, add_tone, check_sample_rate, encode_wav
 
 GAP_MS = 120  # silence between two effects, so a player that overshoots a segment does not hear the next one
 _UNKNOWN_MS = 200
 
-# (mix, start sample, length in samples, sample rate); quoted because array is not subscriptable before 3.12
-_Render: TypeAlias = "Callable[[array[float], int, int, int], None]"
+# (mix, start sample, length in samples, sample rate)
+_Render = Callable[[Samples, int, int, int], None]
 
 
-def _click(mix: array[float], start: int, length: int, sr: int) -> None:
+def _click(mix: Samples, start: int, length: int, sr: int) -> None:
     add_tone(mix, start, length, 1800.0, sr, amplitude=0.6, decay=8.0)
 
 
-def _hover(mix: array[float], start: int, length: int, sr: int) -> None:
+def _hover(mix: Samples, start: int, length: int, sr: int) -> None:
     add_tone(mix, start, length, 1200.0, sr, amplitude=0.3, decay=5.0)
 
 
 def _notes(freqs: tuple[float, ...], amplitude: float) -> _Render:
-    def render(mix: array[float], start: int, length: int, sr: int) -> None:
+    def render(mix: Samples, start: int, length: int, sr: int) -> None:
         each = length // len(freqs)
         for i, freq in enumerate(freqs):
             note_len = each if i < len(freqs) - 1 else length - each * i
@@ -35,14 +35,17 @@ def _notes(freqs: tuple[float, ...], amplitude: float) -> _Render:
     return render
 
 
-def _whoosh(mix: array[float], start: int, length: int, sr: int) -> None:
-    # Seeded noise through a one-pole low-pass that opens and closes: the same bytes every time.
+def _whoosh(mix: Samples, start: int, length: int, sr: int) -> None:
+    # Seeded noise through a one-pole low-pass that opens and closes: the same bytes every time. The filter feeds
+    # each sample into the next, so it stays a loop; only the mixing is done on the whole array.
     rng = random.Random("sfx:whoosh")
     level = 0.0
+    out = []
     for k in range(length):
         shape = 1.0 - abs(2 * k / length - 1)  # rises to the middle, then falls
         level += (0.05 + 0.4 * shape) * (rng.uniform(-1, 1) - level)
-        mix[start + k] += 0.8 * shape * level
+        out.append(0.8 * shape * level)
+    mix[start : start + length] += np.array(out)
 
 
 _EFFECTS: dict[str, tuple[int, _Render]] = {
@@ -63,7 +66,7 @@ def _effect(name: str) -> tuple[int, _Render]:
     digest = hashlib.sha256(name.encode("utf-8")).digest()
     freq = 300.0 + int.from_bytes(digest[:2], "big") % 1200
 
-    def blip(mix: array[float], start: int, length: int, sr: int) -> None:
+    def blip(mix: Samples, start: int, length: int, sr: int) -> None:
         add_tone(mix, start, length, freq, sr, amplitude=0.4, decay=4.0)
 
     return _UNKNOWN_MS, blip
@@ -89,7 +92,7 @@ def synth_sfx(*, names: list[str], sample_rate: int = 22050) -> bytes:
     check_sample_rate(sample_rate)
     layout = sfx_layout(names)
     end_ms = int(layout[-1]["start_ms"]) + int(layout[-1]["duration_ms"])
-    mix = array("d", bytes(8 * _samples(end_ms, sample_rate)))
+    mix: Samples = np.zeros(_samples(end_ms, sample_rate))
     for entry in layout:
         start_ms, duration_ms = int(entry["start_ms"]), int(entry["duration_ms"])
         # Both ends are rounded from milliseconds, so segments line up with the layout at any sample rate.
