@@ -26,6 +26,13 @@ SQLITE_REFUSAL = (
 )
 
 
+def unsupported_database(scheme: str) -> str:
+    """Why a database URL of `scheme` is refused, in one line saying what to use."""
+    if scheme.startswith("sqlite"):
+        return SQLITE_REFUSAL
+    return f"{scheme!r} is not a supported database: use postgresql://user@host:5432/db"
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -71,7 +78,7 @@ def make_engine(url: str, timeouts: Timeouts | None = None, **kwargs: Any) -> En
     """An engine for a PostgreSQL `url`, every connection bounded by `timeouts`."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
-        raise ValueError(SQLITE_REFUSAL if parsed.get_backend_name() == "sqlite" else f"not PostgreSQL: {url!r}")
+        raise ValueError(unsupported_database(parsed.get_backend_name()))
     bounds = timeouts or Timeouts()
     # No pre-ping: a dead pooled connection raises OperationalError, which invalidates the pool, and every
     # caller (step tasks, sweeper) retries on it; a ping would cost a round trip on every checkout.

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from context.assets import config_dir
-from context.db import SQLITE_REFUSAL, Timeouts
+from context.db import Timeouts, unsupported_database
 
 # The shipped config: config/ in a checkout, the campaign_config package data in an installed wheel.
 REPO_CONFIG = config_dir() / "artifact-types.json"
@@ -79,10 +79,8 @@ class Settings(BaseSettings):
         if not v:
             return None  # `CAMPAIGN_DATABASE_URL=` means the embedded default
         scheme = v.partition("://")[0] if "://" in v else ""
-        if scheme.startswith("sqlite"):
-            raise ValueError(SQLITE_REFUSAL)
         if scheme not in DATABASE_SCHEMES:
-            raise ValueError(f"{scheme or v!r} is not a supported database: use postgresql://user@host:5432/db")
+            raise ValueError(unsupported_database(scheme or v))
         try:
             urlsplit(v).port  # noqa: B018  (parsing the port is the check)
         except ValueError as e:

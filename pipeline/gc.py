@@ -30,7 +30,7 @@ def plan_gc(
     store: ArtifactStore, referenced: Iterable[str], older_than: timedelta, now: datetime | None = None
 ) -> GcPlan:
     """Objects no reference names and last written before now - older_than; young objects may belong to
-    a run in flight whose context is not checkpointed yet, so they are never garbage."""
+    a run in flight whose step has not recorded its result yet, so they are never garbage."""
     names = {object_name(uri) for uri in referenced}
     cutoff = (now or datetime.now(UTC)) - older_than
     garbage, referenced_count, young = [], 0, 0

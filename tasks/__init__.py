@@ -1,4 +1,4 @@
-"""How campaigns run on Celery: the app, the step tasks, the canvas, the run lifecycle, the client."""
+"""How campaigns run on Celery: the app, the step tasks, the run driver, the run lifecycle, the client."""
 
 from __future__ import annotations
 

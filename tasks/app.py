@@ -11,7 +11,7 @@ from tasks import logs  # noqa: F401  (connects setup_logging before any worker 
 
 settings = get_settings()
 
-# No broker configured: the embedded mode runs the same tasks and canvas on an in-process worker.
+# No broker configured: the embedded mode runs the same tasks and driver on an in-process worker.
 EMBEDDED_BROKER = "memory://localhost/"
 EMBEDDED_BACKEND = "cache+memory://"
 

@@ -145,7 +145,7 @@ def wait(
 
 @contextmanager
 def embedded_worker(concurrency: int = 4) -> Iterator[None]:
-    """A worker thread pool in this process, on the in-memory broker: the same tasks and canvas, no servers."""
+    """A worker thread pool in this process, on the in-memory broker: the same tasks and driver, no servers."""
     if not settings.embedded:
         raise RuntimeError("embedded_worker needs the embedded mode (no CAMPAIGN_BROKER_URL)")
     resources()

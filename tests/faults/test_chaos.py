@@ -24,9 +24,14 @@ from tests.faults.conftest import RedisServer
 from tests.worker_fixtures import WorkerProcess, client_app, fast_policy, worker_env
 
 RUNS = 100
-BOUND_S = 420  # the stated bound for this configuration: lease 3 s + hard limit 5 s + sweep 1 s, many times over
+KILLS = 6  # the fourth comes with a Redis restart
+LEASE_S, SWEEP_S = 3, 1
 # Steps slow enough (as real services are) that the kills and the Redis restart land while runs are in flight:
 # 100 runs x 12 steps x 0.2 s on 4 processes is about a minute of work, the faults come in the first ~20 s.
+WORK_S = RUNS * 12 * 0.2 / 4
+# The stated bound once the faults stop: the work left (at most all of it, on a machine twice as slow as an idle
+# one) plus one takeover (lease + sweep) and a worker's restart for the last fault.
+BOUND_S = 2 * WORK_S + LEASE_S + SWEEP_S + 30
 RANDOM_PAYLOAD = {"steps": {step: {"random": True, "sleep_s": 0.2} for step, _ in DEFAULT_GRAPH}}
 
 
@@ -45,9 +50,9 @@ def test_a_hundred_runs_under_random_kills_and_a_redis_restart_all_end_consisten
 ) -> None:
     rng = random.Random(20261202)
     artifacts = tmp_path / "artifacts"
-    env = worker_env(app_pg_url, redis_server.url, artifacts, CAMPAIGN_RUN_LEASE_S="3", CAMPAIGN_SWEEP_INTERVAL_S="1",
-                     CAMPAIGN_MAX_SWEEPS="10", CAMPAIGN_TENANT_MAX_RUNNING="20",
-                     CAMPAIGN_STEP_POLICY=fast_policy(4, 5))  # fmt: skip
+    env = worker_env(app_pg_url, redis_server.url, artifacts, CAMPAIGN_RUN_LEASE_S=str(LEASE_S),
+                     CAMPAIGN_SWEEP_INTERVAL_S=str(SWEEP_S), CAMPAIGN_MAX_SWEEPS="10",
+                     CAMPAIGN_TENANT_MAX_RUNNING="20", CAMPAIGN_STEP_POLICY=fast_policy(4, 5))  # fmt: skip
     client = client_app(redis_server.url)
     beat = WorkerProcess(env, tmp_path / "beat.log", concurrency=1, beat=True)
     beat.start(client)
@@ -60,10 +65,9 @@ def test_a_hundred_runs_under_random_kills_and_a_redis_restart_all_end_consisten
         body = {"tenantId": str(tenant), "runId": str(run_id), "payload": RANDOM_PAYLOAD}
         client.send_task("campaign.start_run", args=[body])
 
-    started = time.monotonic()
     kills, restarted_redis, generation, in_flight_at_restart = 0, False, 2, 0
     try:
-        while time.monotonic() - started < BOUND_S:
+        while kills < KILLS:
             statuses = _statuses(pg_sessions, run_ids)
             if len(statuses) == RUNS and all(s in ("completed", "failed", "cancelled") for s in statuses.values()):
                 break
@@ -94,7 +98,17 @@ def test_a_hundred_runs_under_random_kills_and_a_redis_restart_all_end_consisten
             if beat.exited():  # a Redis restart can make a worker exit; its supervisor starts it again
                 beat = WorkerProcess(env, tmp_path / f"beat{generation}.log", concurrency=1, beat=True)
                 beat.start(client)
-        elapsed = time.monotonic() - started
+        faults_over = time.monotonic()
+        while time.monotonic() - faults_over < BOUND_S:
+            statuses = _statuses(pg_sessions, run_ids)
+            if len(statuses) == RUNS and all(s in ("completed", "failed", "cancelled") for s in statuses.values()):
+                break
+            for run_id in run_ids:  # as above: a client resends a start that left no row
+                if str(run_id) not in statuses:
+                    body = {"tenantId": str(tenant), "runId": str(run_id), "payload": RANDOM_PAYLOAD}
+                    client.send_task("campaign.start_run", args=[body])
+            time.sleep(1)
+        elapsed = time.monotonic() - faults_over
     finally:
         for w in [*workers, beat]:
             w.stop()
@@ -104,21 +118,23 @@ def test_a_hundred_runs_under_random_kills_and_a_redis_restart_all_end_consisten
     assert restarted_redis and kills >= 4
     assert in_flight_at_restart > 0, "every run had ended before Redis restarted: the faults tested nothing"
     assert len(statuses) == RUNS, f"{RUNS - len(statuses)} runs were never created"
-    assert not stuck, f"{len(stuck)} runs not terminal after {elapsed:.0f} s: {sorted(set(stuck.values()))}"
+    assert not stuck, f"{len(stuck)} runs not terminal {elapsed:.0f} s after the faults: {sorted(set(stuck.values()))}"
 
     executor = StepExecutor(CampaignContextService(registry), LocalArtifactStore(artifacts))
     graph = StepGraph(default_steps())
     with pg_sessions() as s:
         rows = s.execute(text("SELECT id, status, error, context FROM app.runs WHERE id = ANY(:ids)"),
                          {"ids": run_ids}).all()  # fmt: skip
-        results = s.execute(
-            text("SELECT count(*) FROM app.run_steps WHERE run_id = ANY(:ids) AND result IS NOT NULL"),
-            {"ids": run_ids},
-        ).scalar_one()
+        results = dict(
+            s.execute(
+                text("SELECT run_id, count(*) FROM app.run_steps WHERE run_id = ANY(:ids) AND result IS NOT NULL "
+                     "GROUP BY run_id"),
+                {"ids": run_ids},
+            ).all()
+        )  # fmt: skip
     completed = [r for r in rows if r.status == "completed"]
-    assert all(r.error for r in rows if r.status == "failed"), "a failed run without a reason"
-    assert len(completed) >= RUNS * 0.9, f"only {len(completed)} of {RUNS} completed"
-    assert results >= len(completed) * 12
+    assert [(r.id, r.error) for r in rows if r.status != "completed"] == []  # kills and a lost broker fail nothing
+    assert {run_id: results.get(run_id) for run_id in run_ids} == dict.fromkeys(run_ids, 12)  # each its own 12
     store = LocalArtifactStore(artifacts)
     for row in completed:
         ctx = CampaignContext.model_validate(row.context)
@@ -129,4 +145,4 @@ def test_a_hundred_runs_under_random_kills_and_a_redis_restart_all_end_consisten
             if art.uri.endswith(".json"):
                 built_from = json.loads(store.read(art.uri, art.hash)).get("builtFrom", {})
                 assert built_from == {t: by_type[t] for t in built_from}, (row.id, art.type)
-    print(f"chaos: {len(completed)} completed, {RUNS - len(completed)} failed, {kills} kills, {elapsed:.0f} s")
+    print(f"chaos: {len(completed)} completed, {kills} kills, ended {elapsed:.0f} s after the faults")
