@@ -17,7 +17,7 @@ import uuid
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from context.ledger import Ledger, StepEnd
 from context.runs import StepOutcome
@@ -38,6 +38,25 @@ def backoff_s(retries: int, ceiling_s: float) -> float:
     """Exponential backoff with full jitter, capped: retrying workers do not hit a service in lockstep."""
     ceiling = min(ceiling_s, 2 ** min(retries, 16))
     return random.uniform(ceiling / 2, ceiling)
+
+
+class DatabaseUnavailableError(Exception):
+    """Raised by a step that gave up waiting for the database: not the step's failure. Its error callback leaves
+    the run to the sweeper. A plain one-message exception, so the result backend gives it back as itself."""
+
+
+# A refused or silent database (context.db bounds every round trip) or a connection it closed.
+DB_OUTAGE = (OperationalError, InterfaceError)
+
+
+def _inside_database(e: BaseException) -> bool:
+    """Whether `e` was raised while the step waited on the database (a soft time limit firing mid-query)."""
+    tb = e.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(("psycopg", "sqlalchemy")):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _timed_out(e: BaseException) -> bool:
@@ -108,16 +127,11 @@ def _register(step_id: str) -> Task:
                 log.info("step %s", what, extra=extra)
                 if end is not None:
                     proceed(run_id, tenant_id, epoch, end)
-            except OperationalError as e:  # the database is unreachable: the step is idempotent, so wait and redo it
-                log.warning("database unreachable; step will be retried", extra={**extra, "error": str(e)})
-                if self.request.retries >= settings.db_outage_retries:
-                    raise  # the error callback records it once the database answers again, or the sweeper does
-                raise self.retry(
-                    exc=e,
-                    countdown=backoff_s(self.request.retries, policy.retry_backoff_max_s),
-                    max_retries=settings.db_outage_retries,
-                ) from e
+            except DB_OUTAGE as e:  # the database is unreachable: the step is idempotent, so wait and redo it
+                raise _database_outage(self, e, extra, policy.retry_backoff_max_s) from e
             except Exception as e:
+                if _timed_out(e) and _inside_database(e):  # the time went waiting on a silent database
+                    raise _database_outage(self, e, extra, policy.retry_backoff_max_s) from e
                 if _timed_out(e):
                     reason = f"exceeded {policy.soft_time_limit_s:g} s (soft time limit)"
                     retry = policy.retry_on_timeout
@@ -145,6 +159,17 @@ def _register(step_id: str) -> Task:
     return run_step
 
 
+def _database_outage(task: Task, e: Exception, extra: dict[str, object], backoff_max_s: float) -> Exception:
+    """The exception that retries the step later, or, its retries spent, leaves the run to the sweeper."""
+    log.warning("database unreachable; step will be retried", extra={**extra, "error": str(e)})
+    if task.request.retries >= settings.db_outage_retries:
+        return DatabaseUnavailableError(f"gave up on the database after {task.request.retries} retries: {e}")
+    retry: Exception = task.retry(
+        exc=e, countdown=backoff_s(task.request.retries, backoff_max_s), max_retries=settings.db_outage_retries
+    )
+    return retry
+
+
 @app.task(
     bind=True,
     name="campaign.step_failed",
@@ -165,7 +190,7 @@ def step_failed(self: Task, task_id: str, *, run_id: str, tenant_id: str, epoch:
     result = app.AsyncResult(task_id)
     if result.failed():
         exc = result.result
-        if type(exc).__name__ == "OperationalError":
+        if type(exc).__name__ in ("DatabaseUnavailableError", "OperationalError"):
             # The database outage outlasted the step's retries: not the step's fault. The run's lease runs out
             # and the sweeper takes it over once the database answers; failing it here would lose the run.
             log.warning(
@@ -183,4 +208,4 @@ def step_failed(self: Task, task_id: str, *, run_id: str, tenant_id: str, epoch:
 
 STEP_TASKS: dict[str, Task] = {step_id: _register(step_id) for step_id, _ in DEFAULT_GRAPH}
 
-__all__ = ["STEP_TASKS", "backoff_s", "run_once", "step_failed"]
+__all__ = ["STEP_TASKS", "DatabaseUnavailableError", "backoff_s", "run_once", "step_failed"]

@@ -285,3 +285,17 @@ def test_the_cross_tenant_functions_see_every_tenant_under_a_managed_owner(
     assert mine == 0  # RLS hides the other tenant's run from this tenant...
     assert f"file:///{other}.png" in uris and others is True  # ...but not from the inspector's functions
     assert (run, other, "expired") in candidates
+
+
+def test_a_cancelled_queued_run_never_starts_and_a_cancelled_live_one_frees_its_place(
+    tx: Tx, tenant: uuid.UUID
+) -> None:
+    live = _new_run(tx, tenant)
+    waiting = _new_run(tx, tenant, status="queued", epoch=0)
+    behind = _new_run(tx, tenant, status="queued", epoch=0)
+    with tx() as ledger:
+        assert ledger.admit(tenant, 1, LEASE) == []  # the place is taken
+        assert ledger.finish(waiting, tenant, status=RunStatus.CANCELLED, epoch=None, context=None, error="x")
+        assert ledger.finish(live, tenant, status=RunStatus.CANCELLED, epoch=None, context=None, error="y")
+    with tx() as ledger:
+        assert ledger.admit(tenant, 1, LEASE) == [(behind, 1)]  # the cancelled queued run is skipped for ever

@@ -222,7 +222,7 @@ def test_a_database_outage_longer_than_the_retries_ends_with_the_run_finished_by
         run_id = _start(client, tenant, {"steps": {"sfx": {"sleep_s": 1.5}}})
         wait_for(lambda: _step_outcome(pg_sessions, run_id, "sfx") == "running", timeout_s=60, what="sfx to start")
         proxy.stop()
-        gave_up = re.compile(r"Task campaign\.sfx\[[^\]]+\] raised unexpected: OperationalError")
+        gave_up = re.compile(r"Task campaign\.sfx\[[^\]]+\] raised unexpected: DatabaseUnavailableError")
         wait_for(lambda: gave_up.search(worker.log_text()) is not None, timeout_s=60,
                  what="the step to give up on the database")  # fmt: skip
         proxy.start()

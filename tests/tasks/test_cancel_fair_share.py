@@ -118,3 +118,30 @@ def test_one_tenants_single_run_does_not_wait_behind_anothers_backlog(
     assert a_done_before_b < 20, f"B finished after {a_done_before_b} of A's runs"
     assert a_live <= 2  # the cap holds
     assert queued > 100  # A's backlog waits as queued, oldest first
+
+
+def test_a_tenants_cap_holds_for_the_whole_of_its_runs_not_just_at_one_moment(
+    app_pg_url: str, fault_redis_url: str, client: Celery, pg_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    proc = WorkerProcess(worker_env(app_pg_url, fault_redis_url, tmp_path / "artifacts",
+                                    CAMPAIGN_TENANT_MAX_RUNNING="2"), tmp_path / "w.log", 2)  # fmt: skip
+    proc.start(client)
+    tenant = uuid.uuid4()
+    steps = {"steps": {step_id: {"noop": True, "sleep_s": 0.05} for step_id, _ in DEFAULT_GRAPH}}
+    live_seen: list[int] = []
+
+    def all_done() -> bool:
+        with pg_sessions() as s:
+            counts = dict(s.execute(text("SELECT status, count(*) FROM app.runs WHERE tenant_id = :t GROUP BY status"),
+                                    {"t": tenant}).all())  # fmt: skip
+        live_seen.append(counts.get("pending", 0) + counts.get("running", 0))
+        return counts.get("completed", 0) == 8
+
+    try:
+        for _ in range(8):
+            _start(client, tenant, steps)
+        wait_for(all_done, timeout_s=8 * 12 * 0.05 * 2 + 90, interval_s=0.02, what="8 runs to complete")
+    finally:
+        proc.stop()
+
+    assert max(live_seen) == 2  # sampled every 20 ms from the first start to the last completion
