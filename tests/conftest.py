@@ -81,3 +81,19 @@ def tenant() -> uuid.UUID:
 def pg_admin_sessions(pg_sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     """Sessions as the cluster's superuser (the same as pg_sessions): named for what tests use them for."""
     return pg_sessions
+
+
+# Two tiers, chosen by what a test uses, not by hand: a test is `slow` when it needs a process of its own (a Celery
+# worker, a redis-server, a `campaign` subprocess, Chromium, Node, a wheel build, docker), `fast` otherwise (pure
+# code, PostgreSQL, the CLI in-process). `pytest -m fast` is the quick tier, `pytest -m slow` the rest.
+SLOW_FIXTURES = {"worker", "celery_client", "session_redis", "redis_server", "deployment_factory"}
+# Names whose presence in a test module means its tests start processes.
+SLOW_NAMES = {"subprocess", "WorkerProcess", "campaign", "sync_playwright", "Deployment"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        starts_processes = module is not None and not SLOW_NAMES.isdisjoint(vars(module))
+        uses_processes = not SLOW_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.slow if starts_processes or uses_processes else pytest.mark.fast)
