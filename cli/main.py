@@ -410,6 +410,26 @@ def beat() -> None:
     app.start(["beat", "-s", "var/celerybeat-schedule"])
 
 
+@cli.command("api")
+def api_server(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (and the run page) with uvicorn; keys come from CAMPAIGN_API_KEYS."""
+    import uvicorn
+
+    cfg = settings_now()
+    if cfg.embedded or not cfg.database_url.startswith("postgresql"):
+        raise fail(
+            "the API needs PostgreSQL and a broker: set CAMPAIGN_DATABASE_URL=postgresql://... and "
+            "CAMPAIGN_BROKER_URL=redis://...",
+            EXIT_BAD_INPUT,
+        )
+    # By import string (the CLI never imports the api package): uvicorn's worker processes import it themselves.
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
 @contextmanager
 def migration_errors() -> Iterator[None]:
     """Alembic's own refusals (a revision it does not know: a database newer than this code) as one line."""
