@@ -427,7 +427,16 @@ def api_server(
             EXIT_BAD_INPUT,
         )
     # By import string (the CLI never imports the api package): uvicorn's worker processes import it themselves.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    # Event streams never end by themselves: on shutdown, give requests in flight a few seconds, then close.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""200 concurrent POSTs, 50 of them repeating a key: exactly 150 runs are sent."""
+"""Submitting against a broker no worker reads, or none at all: idempotency under concurrency, readiness, outages."""
 
 from __future__ import annotations
 
@@ -52,3 +52,30 @@ def test_concurrent_posts_with_repeated_idempotency_keys_make_one_run_per_key(
     # kombu keeps each priority of the intake queue in its own list: `celery`, `celery\x06\x163`, ...
     sent = sum(int(broker.llen(name)) for name in broker.keys("celery*") if broker.type(name) == b"list")
     assert sent == 150
+
+
+def test_readyz_answers_503_naming_what_is_down_while_healthz_stays_ok(
+    app_pg_url: str, artifact_root: Path, tmp_path: Path
+) -> None:
+    from tests.services import free_port
+
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    tenant = new_tenant()
+    server = ApiServer(api_env(app_pg_url, dead_broker, artifact_root, [tenant]), tmp_path / "api.log")
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            ready = http.get("/readyz")
+            health = http.get("/healthz")
+            key = {**tenant.headers, "Idempotency-Key": "k1"}
+            # The key is released when the send fails: the retry tries again instead of answering a run never sent.
+            posts = [http.post("/v1/runs", json={"payload": NOOP}, headers=key) for _ in range(2)]
+    finally:
+        server.stop()
+
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"] == "ok" and ready.json()["checks"]["broker"].startswith("unreachable")
+    assert health.status_code == 200
+    for post in posts:
+        assert post.status_code == 503, post.text
+        assert post.json()["code"] == "unavailable" and post.json()["errors"][0]["path"] == "broker"
