@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 
 import psycopg
 
-from context.run_log import LOG_CHANNEL
+from context.run_log import LOG_CHANNEL, LoggedEvent
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ class EventHub:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._generation: dict[str, int] = defaultdict(int)  # run id -> wake-ups so far
+        self._reads: dict[Hashable, asyncio.Future[list[LoggedEvent]]] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -47,9 +49,28 @@ class EventHub:
             self._waiters[run_id].discard(wake)
             if not self._waiters[run_id]:
                 del self._waiters[run_id]
+                self._generation.pop(run_id, None)
+
+    def generation(self, run_id: str) -> int:
+        """How often `run_id`'s streams were woken: a read started at a later generation saw those appends."""
+        return self._generation[run_id]
+
+    async def shared(self, key: Hashable, read: Callable[[], Awaitable[list[LoggedEvent]]]) -> list[LoggedEvent]:
+        """One `read` for every caller asking with the same key while it runs: 50 streams of a run at the same
+        event id, woken by the same notification, make one query. Callers put the generation in the key, so a
+        stream never shares a read that started before the notification that woke it."""
+        future = self._reads.get(key)
+        if future is None:
+            future = asyncio.ensure_future(read())
+            self._reads[key] = future
+            future.add_done_callback(lambda _: self._reads.pop(key, None))
+        return await asyncio.shield(future)
 
     def _wake(self, run_id: str) -> None:
-        for wake in self._waiters.get(run_id, ()):
+        if run_id not in self._waiters:
+            return
+        self._generation[run_id] += 1
+        for wake in self._waiters[run_id]:
             wake.set()
 
     def _wake_all(self) -> None:

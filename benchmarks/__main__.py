@@ -9,13 +9,13 @@ import time
 import traceback
 from types import ModuleType
 
-from benchmarks import backlog, context_codec, critical_path, hop_overhead, persist, scale, update_reuse
+from benchmarks import api, backlog, context_codec, critical_path, hop_overhead, persist, scale, update_reuse
 from benchmarks.report import machine_info, markdown, write
 from benchmarks.stats import Row
 
 # Cheap ones first; scale last, because it sizes its largest round to the time that is left.
 BENCHMARKS: dict[str, ModuleType] = {
-    m.NAME: m for m in (context_codec, persist, update_reuse, hop_overhead, critical_path, backlog, scale)
+    m.NAME: m for m in (context_codec, persist, update_reuse, hop_overhead, critical_path, backlog, api, scale)
 }
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -42,7 +43,8 @@ async def stream(
         yield b"retry: 2000\n\n"
         while not await request.is_disconnected():
             wake.clear()  # before reading: an append after the read sets it again
-            events = await run_in_threadpool(_read, run_id, tenant, after)
+            key = (tenant, run_id, after, hub.generation(str(run_id)))
+            events = await hub.shared(key, partial(run_in_threadpool, _read, run_id, tenant, after))
             for event in events:
                 yield sse(event)
             if events:
