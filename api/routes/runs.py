@@ -76,7 +76,7 @@ def get_run(run_id: uuid.UUID, tenant: Tenant) -> RunOut:
     return RunOut.of(existing(run_id, tenant).run)
 
 
-@router.get("/{run_id}/steps", response_model_exclude_none=True)
+@router.get("/{run_id}/steps")  # every field present, null when not known yet
 def get_steps(run_id: uuid.UUID, tenant: Tenant) -> list[StepOut]:
     """Every step of the graph in order: what happened to it, where and when."""
     snap = existing(run_id, tenant)
