@@ -25,7 +25,7 @@ class EventHub:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
-        self._generation: dict[str, int] = defaultdict(int)  # run id -> wake-ups so far
+        self._notifications = 0  # received so far, of every run
         self._reads: dict[Hashable, asyncio.Future[list[LoggedEvent]]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -49,11 +49,11 @@ class EventHub:
             self._waiters[run_id].discard(wake)
             if not self._waiters[run_id]:
                 del self._waiters[run_id]
-                self._generation.pop(run_id, None)
 
-    def generation(self, run_id: str) -> int:
-        """How often `run_id`'s streams were woken: a read started at a later generation saw those appends."""
-        return self._generation[run_id]
+    @property
+    def generation(self) -> int:
+        """Notifications received so far: a read started at generation g saw every append notified up to g."""
+        return self._notifications
 
     async def shared(self, key: Hashable, read: Callable[[], Awaitable[list[LoggedEvent]]]) -> list[LoggedEvent]:
         """One `read` for every caller asking with the same key while it runs: 50 streams of a run at the same
@@ -67,15 +67,15 @@ class EventHub:
         return await asyncio.shield(future)
 
     def _wake(self, run_id: str) -> None:
-        if run_id not in self._waiters:
-            return
-        self._generation[run_id] += 1
-        for wake in self._waiters[run_id]:
+        self._notifications += 1
+        for wake in self._waiters.get(run_id, ()):
             wake.set()
 
     def _wake_all(self) -> None:
-        for run_id in list(self._waiters):
-            self._wake(run_id)
+        self._notifications += 1
+        for waiters in self._waiters.values():
+            for wake in waiters:
+                wake.set()
 
     async def _listen(self) -> None:
         while True:

@@ -43,7 +43,7 @@ async def stream(
         yield b"retry: 2000\n\n"
         while not await request.is_disconnected():
             wake.clear()  # before reading: an append after the read sets it again
-            key = (tenant, run_id, after, hub.generation(str(run_id)))
+            key = (tenant, run_id, after, hub.generation)
             events = await hub.shared(key, partial(run_in_threadpool, _read, run_id, tenant, after))
             for event in events:
                 yield sse(event)
