@@ -99,9 +99,9 @@ def test_another_tenants_run_answers_exactly_like_a_missing_one(http: httpx.Clie
         missing = http.get(f"/v1/runs/{missing_id}{path}", headers=theirs.headers)
         assert other.status_code == missing.status_code == 404, path
         assert other.text.replace(run_id, "RUN") == missing.text.replace(missing_id, "RUN"), path
-    for action in ("cancel", "resume"):
-        other = http.post(f"/v1/runs/{run_id}/{action}", headers=theirs.headers)
-        missing = http.post(f"/v1/runs/{missing_id}/{action}", headers=theirs.headers)
+    for action in ("cancel", "resume", "updates"):
+        other = http.post(f"/v1/runs/{run_id}/{action}", json={}, headers=theirs.headers)
+        missing = http.post(f"/v1/runs/{missing_id}/{action}", json={}, headers=theirs.headers)
         assert other.status_code == missing.status_code == 404, (action, other.text)
         assert other.text.replace(run_id, "RUN") == missing.text.replace(missing_id, "RUN"), action
 
