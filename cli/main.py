@@ -386,6 +386,10 @@ def worker(
     queues: Annotated[
         str, typer.Option("--queues", "-Q", help="Comma-separated queues to consume (default: all, e.g. media).")
     ] = "",
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve /metrics on this port (needs PROMETHEUS_MULTIPROC_DIR).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address of the /metrics server.")] = "127.0.0.1",
 ) -> None:
     """Start a Celery worker (extra arguments go to `celery worker`, e.g. -c 4 -l info)."""
     from tasks.app import ALL_QUEUES, app, settings
@@ -396,6 +400,13 @@ def worker(
     unknown = [q for q in chosen if q not in ALL_QUEUES]
     if unknown:
         raise fail(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(ALL_QUEUES)}", EXIT_BAD_INPUT)
+    if metrics_port is not None:
+        from tasks.metrics import MetricsDirError, serve_metrics
+
+        try:
+            serve_metrics(metrics_port, metrics_host)
+        except (MetricsDirError, OSError) as e:
+            raise fail(f"--metrics-port {metrics_port}: {e}", EXIT_BAD_INPUT) from e
     app.worker_main(["worker", "-Q", ",".join(chosen), *ctx.args])
 
 

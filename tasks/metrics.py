@@ -14,8 +14,9 @@ import time
 from typing import Any
 
 from celery.signals import before_task_publish, task_postrun, task_prerun, task_retry
-from prometheus_client import Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 
+from context.settings import environment
 from pipeline.steps import DEFAULT_GRAPH
 
 SENT_AT = "campaign_sent_at"  # epoch seconds, set by the sender: clocks of one deployment agree well enough
@@ -69,3 +70,21 @@ def _retried(sender: Any = None, **_: Any) -> None:
     step = STEP_TASKS.get(getattr(sender, "name", ""))
     if step is not None:
         STEP_RETRIES.labels(step=step).inc()
+
+
+class MetricsDirError(ValueError):
+    """Raised when a worker is asked to serve metrics without PROMETHEUS_MULTIPROC_DIR."""
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
+    """Serve /metrics from this (the worker's main) process: every process's files in PROMETHEUS_MULTIPROC_DIR,
+    the pool children's included, on a daemon thread."""
+    folder = environment().get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        raise MetricsDirError(
+            "--metrics-port needs PROMETHEUS_MULTIPROC_DIR (an empty directory): without it the pool children's "
+            "metrics stay in the children"
+        )
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
+    start_http_server(port, addr=host, registry=registry)
