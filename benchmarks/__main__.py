@@ -10,6 +10,7 @@ import traceback
 from types import ModuleType
 
 from benchmarks import (
+    api,
     backlog,
     context_codec,
     critical_path,
@@ -26,7 +27,18 @@ from benchmarks.stats import Row
 # Cheap ones first; scale last, because it sizes its largest round to the time that is left.
 BENCHMARKS: dict[str, ModuleType] = {
     m.NAME: m
-    for m in (context_codec, persist, update_reuse, hop_overhead, plain_chain, real_run, critical_path, backlog, scale)
+    for m in (
+        context_codec,
+        persist,
+        update_reuse,
+        hop_overhead,
+        plain_chain,
+        real_run,
+        critical_path,
+        backlog,
+        api,
+        scale,
+    )
 }
 
 

@@ -386,6 +386,10 @@ def worker(
     queues: Annotated[
         str, typer.Option("--queues", "-Q", help="Comma-separated queues to consume (default: all, e.g. media).")
     ] = "",
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve /metrics on this port (needs PROMETHEUS_MULTIPROC_DIR).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address of the /metrics server.")] = "127.0.0.1",
 ) -> None:
     """Start a Celery worker (extra arguments go to `celery worker`, e.g. -c 4 -l info)."""
     from tasks.app import ALL_QUEUES, app, settings
@@ -396,6 +400,13 @@ def worker(
     unknown = [q for q in chosen if q not in ALL_QUEUES]
     if unknown:
         raise fail(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(ALL_QUEUES)}", EXIT_BAD_INPUT)
+    if metrics_port is not None:
+        from tasks.metrics import MetricsDirError, serve_metrics
+
+        try:
+            serve_metrics(metrics_port, metrics_host)
+        except (MetricsDirError, OSError) as e:
+            raise fail(f"--metrics-port {metrics_port}: {e}", EXIT_BAD_INPUT) from e
     app.worker_main(["worker", "-Q", ",".join(chosen), *ctx.args])
 
 
@@ -408,6 +419,31 @@ def beat() -> None:
         raise fail("no broker configured: set CAMPAIGN_BROKER_URL (e.g. redis://127.0.0.1:6379/0)", EXIT_BAD_INPUT)
     Path("var").mkdir(exist_ok=True)
     app.start(["beat", "-s", "var/celerybeat-schedule"])
+
+
+@cli.command("api")
+def api_server(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (and the run page) with uvicorn; keys come from CAMPAIGN_API_KEYS."""
+    import uvicorn
+
+    cfg = settings_now()
+    if cfg.embedded:  # PostgreSQL it has, the embedded default being one; its runs need workers
+        raise fail("the API needs a broker for its runs: set CAMPAIGN_BROKER_URL=redis://...", EXIT_BAD_INPUT)
+    # By import string (the CLI never imports the api package): uvicorn's worker processes import it themselves.
+    # Event streams never end by themselves: on shutdown, give requests in flight a few seconds, then close.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
 
 
 @contextmanager

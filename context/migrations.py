@@ -101,3 +101,24 @@ def load_sql_functions(names: tuple[str, ...] = ()) -> None:
 
     for path in sql_files(names):
         op.get_bind().exec_driver_sql(path.read_text(encoding="utf-8"))
+
+
+INSPECTOR = "campaign_inspector"
+
+
+def hand_to_inspector(signatures: tuple[str, ...]) -> None:
+    """Inside a migration: make campaign_inspector (migration 0012) the owner of functions that must see every
+    tenant's rows, executable by the worker role and the owner only. The migrating role is a member of the
+    inspector only meanwhile: a member inherits its policy and would read every tenant's rows."""
+    from alembic import op
+
+    op.execute(f"GRANT {INSPECTOR} TO CURRENT_USER")
+    # A new owner needs CREATE on the schema at the moment it is handed an object, and never after.
+    op.execute(f"GRANT CREATE ON SCHEMA app TO {INSPECTOR}")
+    for signature in signatures:
+        op.execute(f"ALTER FUNCTION {signature} OWNER TO {INSPECTOR}")
+        op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
+        # The worker role, and the owner (a managed database's workers may log in as its admin).
+        op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO campaign_app, CURRENT_USER")
+    op.execute(f"REVOKE CREATE ON SCHEMA app FROM {INSPECTOR}")
+    op.execute(f"REVOKE {INSPECTOR} FROM CURRENT_USER")

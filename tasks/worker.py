@@ -27,6 +27,7 @@ from pipeline.service_generator import service_generators
 from pipeline.steps import DEFAULT_GRAPH, default_steps
 from pipeline.store import ArtifactStore
 from pipeline.store_factory import open_store
+from tasks import metrics  # noqa: F401  (connects the step metrics to Celery's signals in every process)
 from tasks.app import settings
 
 log = logging.getLogger(__name__)

@@ -18,15 +18,18 @@ Revises: 0011_run_indexes
 
 from alembic import context, op
 
-from context.migrations import load_sql_functions
+from context.migrations import INSPECTOR, hand_to_inspector, load_sql_functions
 
 revision = "0012_one_ledger"
 down_revision = "0011_run_indexes"
 branch_labels = None
 depends_on = None
 
-INSPECTOR = "campaign_inspector"
 TABLES = ("runs", "run_steps")
+# The files of alembic/sql this revision loads (in this order).
+FILES = ("00_tenant", "01_is_live", "02_lease_until", "03_ready_steps", "10_step_start", "11_step_heartbeat",
+         "12_step_finish", "13_unclaim_steps", "14_end_run", "15_admit_runs", "16_sweep_run", "20_sweep_candidates",
+         "21_referenced_artifact_uris", "22_run_of_other_tenant")  # fmt: skip
 CROSS_TENANT = ("app.sweep_candidates(timestamptz)", "app.referenced_artifact_uris()", "app.run_of_other_tenant(uuid)")
 REPLACED = (
     "app.step_progress(uuid, uuid, text, text, text, boolean, jsonb)",
@@ -61,21 +64,12 @@ def upgrade() -> None:
         f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{INSPECTOR}') "
         f"THEN CREATE ROLE {INSPECTOR} NOLOGIN; END IF; END $$"
     )
-    act_as_inspector(True)
     op.execute(f"GRANT USAGE ON SCHEMA app TO {INSPECTOR}")
     for table in TABLES:
         op.execute(f"GRANT SELECT ON app.{table} TO {INSPECTOR}")
         op.execute(f"CREATE POLICY inspector_reads_all ON app.{table} FOR SELECT TO {INSPECTOR} USING (true)")
-    load_sql_functions()
-    # A new owner needs CREATE on the schema at the moment it is handed an object, and never after.
-    op.execute(f"GRANT CREATE ON SCHEMA app TO {INSPECTOR}")
-    for signature in CROSS_TENANT:
-        op.execute(f"ALTER FUNCTION {signature} OWNER TO {INSPECTOR}")
-        op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
-        # The worker role, and the owner (a managed database's workers may log in as its admin).
-        op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO campaign_app, CURRENT_USER")
-    op.execute(f"REVOKE CREATE ON SCHEMA app FROM {INSPECTOR}")
-    act_as_inspector(False)
+    load_sql_functions(FILES)
+    hand_to_inspector(CROSS_TENANT)
 
 
 def act_as_inspector(on: bool) -> None:

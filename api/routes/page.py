@@ -1,0 +1,93 @@
+"""The run page for people: the runs list at `/`, one run at `/runs/{id}`, signed in by key or a login form."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.auth import COOKIE, presented_key
+from api.db import api_sessions
+from api.page import login_page, run_page, runs_page
+from api.refusals import ApiRefusalError
+from api.schemas import RunOut, RunStatusName, StepOut
+from api.settings import get_api_settings, key_digest
+from api.submission import existing
+from context.run_pages import BadCursorError, RunFilter, list_runs
+from tasks.worker import resources
+
+router = APIRouter(include_in_schema=False)
+COOKIE_MAX_AGE_S = 8 * 3600
+
+
+def _tenant(request: Request) -> uuid.UUID | None:
+    """The signed-in tenant (bearer key or cookie), or None: a page answers an unknown visitor with the login form."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    try:
+        key = token if scheme.lower() == "bearer" and token else presented_key(request, None)
+    except ApiRefusalError:  # no key at all: the login form
+        return None
+    return get_api_settings().api_keys.get(key_digest(key))
+
+
+def _login() -> RedirectResponse:
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def runs_list(
+    request: Request,
+    status: Annotated[RunStatusName | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    tenant = _tenant(request)
+    if tenant is None:
+        return _login()
+    where = RunFilter((status,) if status else ())
+    try:
+        with api_sessions()() as session, session.begin():
+            page = list_runs(session, tenant_id=tenant, where=where, limit=50, cursor=cursor)
+    except BadCursorError:
+        return RedirectResponse("/", status_code=303)
+    return HTMLResponse(runs_page([RunOut.of(r) for r in page.runs], status=status, next_cursor=page.next_cursor))
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def one_run(request: Request, run_id: uuid.UUID) -> Response:
+    tenant = _tenant(request)
+    if tenant is None:
+        return _login()
+    snap = existing(run_id, tenant)  # 404 refusal, as the API answers
+    rows = {s.step_id: s for s in snap.steps}
+    steps = [StepOut.of(step_id, rows.get(step_id)) for step_id in resources().graph.step_ids]
+    return HTMLResponse(run_page(RunOut.of(snap.run), steps))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form() -> HTMLResponse:
+    return HTMLResponse(login_page())
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    key = (form.get("key") or [""])[0]
+    if get_api_settings().api_keys.get(key_digest(key)) is None:
+        return HTMLResponse(login_page("not a valid API key"), status_code=401)
+    answer = RedirectResponse("/", status_code=303)
+    # HttpOnly: no script reads it; Strict: no other site's form or link sends it; Secure whenever served on https.
+    answer.set_cookie(
+        COOKIE, key, max_age=COOKIE_MAX_AGE_S, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
+    return answer
+
+
+@router.post("/logout")
+def logout() -> Response:
+    answer = RedirectResponse("/login", status_code=303)
+    answer.delete_cookie(COOKIE)
+    return answer
