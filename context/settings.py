@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     db_outage_retries: int = Field(default=40, ge=0)
     # Start, resume, cancel, sweep and the step error callback: bounded like steps, so nothing holds a slot for ever.
     control_task_time_limit_s: float = Field(default=120, gt=0)
+    # Celery task events from the start (Flower turns them on by itself where it runs, so they cost nothing elsewhere).
+    task_events: bool = False
     # A live run's lease: how long it may go without progress (beyond a running step's hard limit) before the
     # sweeper resumes it; after max_sweeps resumes without progress it fails with the reason.
     run_lease_s: int = Field(default=600, ge=1)

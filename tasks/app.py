@@ -65,10 +65,10 @@ app.conf.update(
             "options": {"queue": DEFAULT_QUEUE, "priority": 0, "expires": settings.sweep_interval_s},
         }
     },
-    # Flower follows tasks through events; the run row is the record, so results stay small: no STARTED
-    # state and no copy of the arguments (a whole context) in the result backend.
-    worker_send_task_events=True,
-    task_send_sent_event=True,
+    # Flower follows tasks through events, and enables them itself on the workers when it starts (its
+    # --enable_events, on by default): a deployment without Flower sends none unless CAMPAIGN_TASK_EVENTS says so.
+    worker_send_task_events=settings.task_events,
+    task_send_sent_event=settings.task_events,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
