@@ -24,14 +24,14 @@ def test_the_brief_gives_title_palette_mood_tempo_and_buttons() -> None:
     assert summer.title == "Summer Spin & Win"
     assert summer.palette == PALETTES["summer"]
     assert (summer.mood, summer.tempo_bpm) == ("playful", 132)
-    assert summer.buttons == ["Spin red", "Spin gold", "Spin blue"]
+    assert (summer.kind, summer.buttons) == ("wheel", ["Red", "Gold", "Blue"])
     assert summer.prize == "summer discount"
 
     spooky = read_brief(HALLOWEEN)
     assert spooky.title == "Halloween Treasure Hunt"
     assert spooky.palette == PALETTES["halloween"]
     assert (spooky.mood, spooky.tempo_bpm) == ("dark", 80)  # "slow" takes 12 BPM off the mood's 92
-    assert spooky.buttons == ["Gold chest", "Iron chest", "Oak chest"]
+    assert (spooky.kind, spooky.buttons) == ("chests", ["Gold chest", "Iron chest", "Oak chest"])
     assert spooky.tries == 2
     assert spooky.prize == "free candy"
 

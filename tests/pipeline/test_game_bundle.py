@@ -66,7 +66,12 @@ def test_two_briefs_make_games_that_differ_in_every_visible_part(
     for name in ("intro.png", "intro_video.gif", "win_video.gif", "lose_video.gif", "bgm.wav", "index.html"):
         assert summer[name] != spooky[name], name
     labels = [[b["label"] for b in json.loads(f["config.json"])["buttons"]] for f in (summer, spooky)]
-    assert labels == [["Spin red", "Spin gold", "Spin blue"], ["Gold chest", "Iron chest", "Oak chest"]]
+    assert labels == [["Red", "Gold", "Blue"], ["Gold chest", "Iron chest", "Oak chest"]]
+    kinds = [json.loads(f["config.json"])["kind"] for f in (summer, spooky)]
+    assert kinds == ["wheel", "chests"]
+    assert (
+        'data-kind="wheel"' in summer["index.html"].decode() and 'data-kind="chests"' in spooky["index.html"].decode()
+    )
 
 
 def test_game_config_params_override_the_plan_tries_and_texts(

@@ -259,15 +259,29 @@ def test_the_game_zip_holds_the_page_config_and_media(assets: dict[str, bytes]) 
         assert len(segment_buttons(assets["intro_png"])) == 2
         assert json.loads(zf.read("config.json")) == config
         assert all(info.date_time == (2020, 1, 1, 0, 0, 0) for info in zf.infolist())
-        assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in zf.infolist())
+        # Images and GIFs are compressed already: stored as they are; text and WAV are deflated.
+        methods = {info.filename: info.compress_type for info in zf.infolist()}
+        assert {n for n, m in methods.items() if m == zipfile.ZIP_STORED} == {
+            "intro.png",
+            "intro_video.gif",
+            "win_video.gif",
+            "lose_video.gif",
+        }
+        assert {n for n, m in methods.items() if m == zipfile.ZIP_DEFLATED} == {
+            "bgm.wav",
+            "sfx.wav",
+            "index.html",
+            "config.json",
+            "manifest.json",
+        }
         page = zf.read("index.html").decode("utf-8")
     assert "Play" in page and "Skip" in page
-    for asset in ("intro.png", "intro_video.gif", "win_video.gif", "lose_video.gif", "bgm.wav", "sfx.wav"):
+    for asset in ("intro_video.gif", "win_video.gif", "lose_video.gif", "bgm.wav", "sfx.wav"):
         assert f'"{asset}"' in page
     inline = re.search(r'<script type="application/json" id="game-config">(.*?)</script>', page, re.S)
     assert inline is not None
     assert json.loads(inline.group(1)) == config
-    assert page.count('class="hotspot"') == 2
+    assert page.count('class="choice"') == 2
 
 
 def test_the_game_zip_is_byte_identical_for_the_same_inputs(assets: dict[str, bytes]) -> None:
@@ -284,7 +298,7 @@ def test_a_label_that_closes_the_script_tag_is_escaped(assets: dict[str, bytes])
         page = zf.read("index.html").decode("utf-8")
     assert hostile not in page
     assert "<b>" not in page
-    assert "&lt;/script&gt;&lt;b&gt;" in page  # the hotspot's text
+    assert "&lt;/script&gt;&lt;b&gt;" in page  # the choice's text
     inline = re.search(r'<script type="application/json" id="game-config">(.*?)</script>', page, re.S)
     assert inline is not None
     assert json.loads(inline.group(1))["buttons"][0]["label"] == hostile
@@ -338,12 +352,20 @@ def test_the_page_carries_the_hooks_tries_and_palette_of_the_config(assets: dict
     config["palette"] = ["#102030", "#405060", "#708090"]
     with zipfile.ZipFile(io.BytesIO(build_game_zip(config=config, **assets))) as zf:
         page = zf.read("index.html").decode("utf-8")
-    assert '<html lang="en" data-state="playing" data-tries-left="2">' in page
+    assert '<html lang="en" data-state="playing" data-tries-left="2" data-kind="chests">' in page
+    assert '<main id="game" class="kind-chests">' in page
     # An explicit id is kept; without one a button is known by its index.
     assert re.findall(r'data-button-id="([^"]+)"', page) == ["0", "skip-it", "2"]
     assert "--dark:#102030;--accent:#405060;--light:#708090" in page
-    assert '<img id="win-video" src="win_video.gif" alt="You win" hidden>' in page
-    assert '<img id="lose-video" src="lose_video.gif" alt="You lose" hidden>' in page
+    # A GIF is never shown wider than it was drawn (the test GIFs are 320 px wide).
+    assert (
+        '<img id="win-video" class="outcome-media" src="win_video.gif" alt="You win" style="width:320px" hidden>'
+        in page
+    )
+    assert (
+        '<img id="lose-video" class="outcome-media" src="lose_video.gif" alt="You lose" style="width:320px" hidden>'
+        in page
+    )
     assert "fetch(" not in page  # file:// pages may not fetch; everything is a relative src
 
 
@@ -354,7 +376,10 @@ def test_a_real_video_is_played_by_a_video_element(assets: dict[str, bytes]) -> 
     with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
         page = zf.read("index.html").decode("utf-8")
         assert zf.read("win_video.mp4") == mp4
-    assert '<video id="win-video" src="win_video.mp4" muted loop playsinline preload="auto" hidden></video>' in page
+    assert (
+        '<video id="win-video" class="outcome-media" src="win_video.mp4" muted loop playsinline preload="auto" hidden>'
+        "</video>"
+    ) in page
 
 
 @pytest.mark.parametrize(
