@@ -73,11 +73,13 @@ h1{margin:0;font-size:clamp(22px,5.6vw,44px);line-height:1.15;text-shadow:0 2px 
   min-height:0;padding:8px 0}
 .play{display:flex;flex-direction:column;align-items:center;justify-content:center;gap:16px;width:100%;
   height:100%}
-#hud{display:flex;flex-direction:column;align-items:center;gap:8px;min-height:152px;text-align:center}
+#hud{display:flex;flex-direction:column;align-items:center;justify-content:flex-start;gap:8px;height:196px;
+  text-align:center}
 #tries{margin:0;font-size:18px;opacity:.9}
 #result{min-height:1.4em;margin:0;font-size:clamp(20px,5vw,32px);font-weight:700;overflow-wrap:anywhere}
 #result.win{color:#b8f36b}#result.lose{color:#ffb3b5}#result.miss{color:var(--light)}
-#prize{display:flex;align-items:center;gap:12px}
+#prize{display:flex;flex-wrap:wrap;align-items:center;justify-content:center;gap:8px 12px}
+#prize-name{font-size:18px;font-weight:700}
 #product{max-height:72px;max-width:96px;object-fit:contain;border-radius:8px;background:#fff}
 .pill{display:inline-block;padding:14px 28px;border:0;border-radius:999px;background:var(--accent);color:#fff;
   font:700 20px/1.2 $font;text-decoration:none;cursor:pointer;box-shadow:0 4px 16px rgba(0,0,0,.35)}
@@ -395,7 +397,7 @@ $lose_video
 <footer id="hud">
 <p id="tries">Tries left: <span id="tries-left">$tries</span></p>
 <p id="result" role="status" aria-live="polite"></p>
-<div id="prize" hidden>$product$cta</div>
+<div id="prize" hidden>$product$prize$cta</div>
 <button id="replay" class="pill" type="button" hidden>Play again</button>
 </footer>
 <div id="splash">
@@ -435,6 +437,7 @@ def render_page(spec: PageSpec) -> str:
         win_video=_media("win-video", files["win_video"], alt="You win", hidden=True),
         lose_video=_media("lose-video", files["lose_video"], alt="You lose", hidden=True),
         product=_image("product", product, alt="Prize") if product else "",
+        prize=f'<span id="prize-name">&#127873; {html.escape(spec.prize)}</span>' if spec.prize else "",
         cta=_cta(spec.cta),
         bgm=html.escape(files["bgm"].name),
         sfx=html.escape(files["sfx"].name),
