@@ -128,9 +128,9 @@ _STOPWORDS = frozenset({
     "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "und", "oder", "mit",
     "für", "von", "zum", "zur", "auf", "aus", "bei", "ist", "sind", "wird", "werden", "dein", "deine", "deinen",
     "ihr", "ihre", "unser", "unsere", "sie", "wir", "jetzt", "noch", "nur", "auch", "gewinne", "gewinnen",
-    "spiel", "spiele", "dreh", "drehe", "les", "une", "pour", "avec", "dans", "sur", "est", "vous", "votre",
-    "gagnez", "gagner", "los", "las", "una", "para", "con", "por", "del", "gana", "ganar", "per", "della",
-    "vinci",
+    "spiel", "spiele", "dreh", "drehe", "finde", "finden", "hier", "heute", "les", "une", "pour", "avec", "dans",
+    "sur", "est", "vous", "votre", "gagnez", "gagner", "los", "las", "una", "para", "con", "por", "del", "gana",
+    "ganar", "per", "della", "vinci",
 })
 # fmt: on
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "single": 1}
@@ -307,7 +307,7 @@ def _title(palette_name: str | None, noun: str, brief: str) -> str:
         title = f"{palette_name.capitalize()} {noun}"
     else:
         # No season or style named: the brief's first words, cut on a word boundary.
-        first = re.split(r"[.!?\n]", brief.strip(), maxsplit=1)[0].strip()
+        first = re.split(r"[.!?:;\n]", brief.strip(), maxsplit=1)[0].strip()
         title = first if first else noun
     if len(title) > MAX_TITLE:
         title = title[:MAX_TITLE].rsplit(" ", 1)[0].rstrip(",;:-")

@@ -85,7 +85,7 @@ h1{margin:0;font-size:clamp(22px,5.6vw,44px);line-height:1.15;text-shadow:0 2px 
   font:700 20px/1.2 $font;text-decoration:none;cursor:pointer;box-shadow:0 4px 16px rgba(0,0,0,.35)}
 #cta{background:#fff;color:var(--dark)}
 #replay{background:transparent;border:2px solid var(--light);color:var(--light)}
-.choice{font:700 clamp(16px,4.2vw,24px)/1.2 $font;color:var(--dark);cursor:pointer}
+.choice{font:700 clamp(16px,4.2vw,24px)/1.2 $font;color:var(--dark);cursor:pointer;overflow-wrap:anywhere}
 .choice:disabled{cursor:default}
 .choice:focus-visible{outline:3px solid #fff;outline-offset:3px}
 .outcome-media{display:block;max-width:100%;max-height:100%;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.5)}

@@ -24,7 +24,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from cli.open_cmd import unpack_bundle
 from tests.cli.test_cli import UUID_RE, campaign
-from tests.pipeline.test_brief import HALLOWEEN
+from tests.pipeline.test_brief import GERMAN, HALLOWEEN
 
 CHROMIUM = Path(os.environ.get("CAMPAIGN_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
@@ -123,17 +123,20 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Played:
     return _demo(tmp_path_factory.mktemp("scratch"), "--brief", SCRATCH)
 
 
-@pytest.fixture(scope="module")
-def quiz(tmp_path_factory: pytest.TempPathFactory) -> Played:
-    # Through `campaign run` (embedded, no broker): the plan's cta param comes with the payload.
-    cwd = tmp_path_factory.mktemp("quiz")
-    (cwd / "quiz.json").write_text(json.dumps({"brief": QUIZ, "steps": {"plan": {"cta": CTA}}}))
-    proc = campaign("run", "quiz.json", cwd=cwd)
+def _run(cwd: Path, payload: dict[str, Any]) -> Played:
+    # Through `campaign run` (embedded, no broker): the plan's params come with the payload.
+    (cwd / "payload.json").write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    proc = campaign("run", "payload.json", cwd=cwd)
     match = re.search(rf"run id: ({UUID_RE})", proc.stdout)
     assert proc.returncode == 0 and match, proc.stdout + proc.stderr
     folder = cwd / "game"
     assert campaign("open", match.group(1), "--to", str(folder), "--no-browser", cwd=cwd).returncode == 0
     return Played(cwd, match.group(1), folder, json.loads((folder / "config.json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def quiz(tmp_path_factory: pytest.TempPathFactory) -> Played:
+    return _run(tmp_path_factory.mktemp("quiz"), {"brief": QUIZ, "steps": {"plan": {"cta": CTA}}})
 
 
 @pytest.fixture(scope="module")
@@ -402,3 +405,21 @@ def test_two_briefs_make_games_that_look_different(summer: Played, halloween: Pl
     assert shots[0].size == shots[1].size
     difference = sum(ImageStat.Stat(ImageChops.difference(*shots)).mean) / 3
     assert difference > 20, difference
+
+
+def test_a_german_brief_keeps_its_umlauts_and_emoji_in_labels_title_and_page(tmp_path: Path) -> None:
+    labels = ["Glück 🍀", "Müller", "Überraschung"]
+    played = _run(tmp_path, {"brief": GERMAN, "steps": {"plan": {"buttons": labels}}})
+    assert played.config["title"] == "Backfreude 🥨 bei Müller"
+    assert [b["label"] for b in played.config["buttons"]] == labels
+    assert [b["id"] for b in played.config["buttons"]] == ["gluck", "muller", "uberraschung"]
+    with chromium() as browser:
+        view = Page(browser, played)
+        view.start()
+        assert view.page.inner_text("#title") == "Backfreude 🥨 bei Müller"
+        assert [view.page.inner_text(f'.choice[data-button-id="{b["id"]}"]') for b in played.config["buttons"]] == [
+            *labels
+        ]
+        view.layout()
+        view.shot("german-phone")
+        view.close()

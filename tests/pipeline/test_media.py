@@ -13,7 +13,7 @@ import zipfile
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from pipeline.media import (
     build_game_zip,
@@ -27,6 +27,7 @@ from pipeline.media import (
     synth_bgm,
     synth_sfx,
 )
+from pipeline.media.fonts import runs
 
 PALETTE = ["#ff6b6b", "#4ecdc4", "#1a535c"]
 
@@ -406,3 +407,33 @@ def test_a_game_nobody_can_win_or_with_clashing_ids_is_refused(assets: dict[str,
     config["buttons"][1]["id"] = "0"
     with pytest.raises(ValueError, match=r"config\['buttons'\]\[1\]\['id'\]"):
         build_game_zip(config=config, **assets)
+
+
+# Text in every script
+
+
+def test_each_character_is_drawn_by_a_font_that_has_it_and_none_as_a_box() -> None:
+    text = "Glück 🥨 Привет Ωmega"
+    pieces = runs(text)
+    assert "".join(run for _, run in pieces) == text  # nothing lost
+    assert all(face is not None and all(face.has(c) for c in run if c != "\u200d") for face, run in pieces)
+    emoji = [face for face, run in pieces if run == "🥨"]
+    assert emoji and emoji[0] is not None and emoji[0].bitmap  # the colour emoji font, not a text font's box
+    # A character no installed font has is left out rather than drawn as a box.
+    assert "".join(run for _, run in runs("a\U000f0000b")) == "ab"
+
+
+def _saturated(png: bytes, box: tuple[int, int, int, int]) -> int:
+    _, s, v = Image.open(io.BytesIO(png)).convert("HSV").crop(box).split()
+    both = ImageChops.multiply(s.point(lambda x: 255 if x > 120 else 0), v.point(lambda x: 255 if x > 120 else 0))
+    return int(sum(both.histogram()[255:]))
+
+
+def test_umlauts_and_emoji_are_drawn_into_the_intro_image() -> None:
+    plain = render_intro_image(title="Backfreude bei Muller", palette=PALETTE, buttons=["Gluck", "Pech"])
+    german = render_intro_image(title="Backfreude 🥨 bei Müller", palette=PALETTE, buttons=["Glück 🍀", "Pech"])
+    # The title is white text on a plain band: the emoji brings its colours into it.
+    assert _saturated(german, (0, 0, 640, 72)) > _saturated(plain, (0, 0, 640, 72)) + 100
+    # Umlauts change the drawn label; the emoji keeps the button one segmented region.
+    assert len(segment_buttons(german)) == 2
+    assert Image.open(io.BytesIO(german)).crop((0, 0, 640, 72)) != Image.open(io.BytesIO(plain)).crop((0, 0, 640, 72))
