@@ -231,7 +231,7 @@ def choices_for(reading: BriefReading, *, kind: str | None, buttons: list[str] |
     shows "Red, Gold, Blue", not chests on a wheel); a quiz always answers with the brief's own words.
     """
     chosen = kind or reading.kind
-    if buttons:
+    if buttons is not None:
         return chosen, list(buttons)
     if chosen == reading.kind or chosen == "quiz":
         return chosen, list(reading.buttons)

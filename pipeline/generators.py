@@ -34,7 +34,7 @@ def plan(inputs: StepInputs) -> list[GeneratedOutput]:
     if kind not in KINDS:
         raise ValueError(f"params.kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if len(buttons) < 2 or not all(isinstance(b, str) and b for b in buttons):
-        raise ValueError("params.buttons must be a list of at least two labels")
+        raise ValueError("params.buttons must be a non-empty list of labels, at least two")
     if len({" ".join(b.split()).casefold() for b in buttons}) != len(buttons):
         raise ValueError(f"params.buttons must be distinct labels, got {buttons}")
     winner = _winner(params.get("winning_button"), buttons, default=reading.winner_seed)
