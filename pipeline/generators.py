@@ -12,6 +12,7 @@ import unicodedata
 from typing import Any
 
 from pipeline import media
+from pipeline.brand import check_image
 from pipeline.brief import KIND_TITLES, KINDS, BriefReading, choices_for, default_tries, read_brief
 from pipeline.steps import GeneratedOutput, Generator, StepInputs
 
@@ -100,6 +101,7 @@ def intro_image(inputs: StepInputs) -> list[GeneratedOutput]:
         buttons=[b["label"] for b in plan_doc["buttons"]],
         width=int(inputs.params.get("width", 640)),
         height=int(inputs.params.get("height", 360)),
+        logo=_brand_image(inputs, "brand_logo"),
     )
     return [GeneratedOutput("intro_image", png, ".png", {"mediaType": "image/png", "bytes": len(png)})]
 
@@ -215,8 +217,19 @@ def game_bundle(inputs: StepInputs) -> list[GeneratedOutput]:
         lose_video=inputs.read("outcome_lose_video"),
         bgm_wav=inputs.read_object(audio["bgm"]["uri"], audio["bgm"]["hash"]),
         sfx_wav=inputs.read_object(audio["sfx"]["uri"], audio["sfx"]["hash"]),
+        logo=_brand_image(inputs, "brand_logo"),
+        product=_brand_image(inputs, "brand_product"),
     )
     return [GeneratedOutput("game_bundle", bundle, ".zip", {"mediaType": "application/zip", "entry": "index.html"})]
+
+
+def _brand_image(inputs: StepInputs, artifact_type: str) -> bytes | None:
+    """The brand image the run brought (pipeline.brand), checked; None when the run has none."""
+    if artifact_type not in inputs.input_types:
+        return None
+    data = inputs.read(artifact_type)  # the store verifies the bytes against the request's hash
+    check_image(data, role=artifact_type)
+    return data
 
 
 def campaign_manifest(inputs: StepInputs) -> list[GeneratedOutput]:

@@ -15,6 +15,7 @@ from context.models import CampaignContext, TriggerInfo, TriggerType, utc_now_is
 from context.runs import Run, RunRepository, RunStatus, utc_now
 from context.service import CampaignContextService, decode_context
 from context.tenancy import tenant_scope
+from pipeline.brand import AssetRef, AssetRole, attach_assets
 from pipeline.errors import RequestInvalidError, UpdateRequestError
 from pipeline.graph import StepGraph
 from pipeline.param_models import payload_size_problem
@@ -36,6 +37,8 @@ class RunRequest(BaseModel):
     steps: list[str] = Field(default_factory=list)  # forced steps on an update
     trigger_type: TriggerType = TriggerType.API
     initiated_by: str | None = None
+    # The brand's images the caller uploaded to the store (pipeline.brand): artifacts of the run from its start.
+    assets: dict[AssetRole, AssetRef] = Field(default_factory=dict)
 
     @field_validator("payload")
     @classmethod
@@ -135,6 +138,7 @@ def prepare_run(
             workflow_name=request.workflow_name,
             trigger=trigger,
         )
+    ctx = attach_assets(ctx, request.assets)
     ctx = CampaignContext.model_validate(ctx.to_json_dict())  # the payload must be JSON: refuse it here, not mid-run
     run = Run(
         id=request.run_id,

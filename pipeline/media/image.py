@@ -47,9 +47,16 @@ def button_layout(count: int, *, width: int, height: int) -> list[dict[str, int]
 
 
 def render_intro_image(
-    *, title: str, palette: list[str], buttons: list[str], width: int = 640, height: int = 360
+    *,
+    title: str,
+    palette: list[str],
+    buttons: list[str],
+    width: int = 640,
+    height: int = 360,
+    logo: bytes | None = None,
 ) -> bytes:
-    """A PNG: palette gradient background, a title band, and one key-coloured button per label."""
+    """A PNG: palette gradient background, a title band (the brand's logo at its left when given), and one
+    key-coloured button per label."""
     for name, value in (("width", width), ("height", height)):
         if not _MIN_SIDE <= value <= _MAX_SIDE:
             raise ValueError(f"{name}: must be in {_MIN_SIDE}..{_MAX_SIDE}, got {value}")
@@ -60,7 +67,10 @@ def render_intro_image(
     draw = ImageDraw.Draw(img)
     band_h = max(24, height // 5)
     draw.rectangle((0, 0, width - 1, band_h - 1), fill=scale(stops[0], 0.45))
-    draw_centered(img, title, (0, 0, width, band_h), max(10, band_h // 2), _TITLE_COLOR, padding=width // 20)
+    title_left = 0
+    if logo is not None:
+        title_left = _paste_logo(img, logo, band_h)
+    draw_centered(img, title, (title_left, 0, width, band_h), max(10, band_h // 2), _TITLE_COLOR, padding=width // 20)
     img = _remove_key_color(img)
 
     draw = ImageDraw.Draw(img)
@@ -73,6 +83,17 @@ def render_intro_image(
     out = io.BytesIO()
     img.save(out, format="PNG", optimize=False)
     return out.getvalue()
+
+
+def _paste_logo(img: Image.Image, logo: bytes, band_h: int) -> int:
+    """The logo fitted into the band's height at its left, on its own alpha; returns where the title may start."""
+    with Image.open(io.BytesIO(logo)) as opened:
+        mark = opened.convert("RGBA")
+    side = max(8, band_h - 2 * max(4, band_h // 8))
+    mark.thumbnail((side * 3, side), Image.Resampling.LANCZOS)
+    margin = max(4, band_h // 8)
+    img.paste(mark, (margin, (band_h - mark.height) // 2), mark)
+    return margin + mark.width
 
 
 def key_mask(img: Image.Image) -> Image.Image:
