@@ -7,8 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from pipeline.brand import ASSET_TYPES, AssetRef, check_image
-
 AssetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -21,6 +19,8 @@ _SUFFIX = {"png": ".png", "jpeg": ".jpg", "gif": ".gif"}
 
 def read_assets(specs: list[str] | None) -> dict[str, tuple[bytes, str]]:
     """Each `ROLE=FILE` as (bytes, suffix), checked; ValueError saying which option is wrong and why."""
+    from pipeline.brand import ASSET_TYPES, check_image  # not at import: `campaign --help` loads no engine
+
     found: dict[str, tuple[bytes, str]] = {}
     for spec in specs or []:
         role, sep, path = spec.partition("=")
@@ -46,6 +46,7 @@ def upload_assets(assets: dict[str, tuple[bytes, str]]) -> dict[str, Any]:
     """Put each image in the configured artifact store; the request's `assets` naming them."""
     if not assets:
         return {}
+    from pipeline.brand import AssetRef
     from tasks.worker import resources
 
     store = resources().store

@@ -47,7 +47,8 @@ class CtaParams(StepParams):
     """The call to action shown after a win: a label and the http(s) URL a tap opens."""
 
     label: Annotated[str, Field(min_length=1, max_length=40)]
-    url: Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s<>\"']+$")]
+    # No escaped quote in the pattern: JSON Schema readers in unicode mode (ajv) refuse "\"" as an escape.
+    url: Annotated[str, Field(min_length=8, max_length=2000, pattern=r"""^https?://[^\s<>"']+$""")]
 
 
 class PlanParams(StepParams):

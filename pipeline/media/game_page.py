@@ -66,7 +66,7 @@ body{background:var(--dark);color:#fff;font:18px/1.35 $font;-webkit-text-size-ad
   height:100dvh;padding:max(12px,env(safe-area-inset-top)) 16px max(12px,env(safe-area-inset-bottom));
   background:radial-gradient(120% 80% at 50% 0%,var(--accent) 0%,var(--dark) 70%);overflow:hidden}
 #top{display:flex;align-items:center;justify-content:center;gap:12px;min-height:48px;text-align:center}
-#logo{max-height:clamp(36px,8vh,72px);max-width:40vw;object-fit:contain}
+#logo{max-height:clamp(32px,6vh,64px);max-width:28vw;object-fit:contain}
 h1{margin:0;font-size:clamp(22px,5.6vw,44px);line-height:1.15;text-shadow:0 2px 8px rgba(0,0,0,.45);
   overflow-wrap:anywhere}
 #board{position:relative;display:flex;flex-direction:column;align-items:center;justify-content:center;gap:16px;

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.cli.test_cli import UUID_RE, campaign
+from tests.cli.test_play import Page, Played, chromium
 
 # The steps that read the logo (intro_image, game_bundle), what the new intro image feeds (intro_video,
 # button_segmentation, which names the image's hash, then game_config, which makes the same bytes as before), and
@@ -109,3 +110,23 @@ def test_a_bad_asset_is_refused_with_exit_2_before_anything_runs(tmp_path: Path,
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {message}"
     assert not (tmp_path / "var").exists()
+
+
+def test_the_branded_game_shows_its_logo_and_the_product_with_the_prize(
+    branded: tuple[Path, str, bytes, bytes],
+) -> None:
+    cwd, run_id, _, _ = branded
+    folder = cwd / "game-browser"
+    assert campaign("open", run_id, "--to", str(folder), "--no-browser", cwd=cwd).returncode == 0
+    played = Played(cwd, run_id, folder, json.loads((folder / "config.json").read_text()))
+    with chromium() as browser:
+        for viewport in ("phone", "desktop"):
+            view = Page(browser, played, viewport)
+            view.start()
+            assert view.shows_image("#logo") and not view.page.is_visible("#product")
+            view.layout()
+            view.choose(played.config["winningButton"])
+            assert view.attr("data-state") == "won" and view.shows_image("#product")
+            view.layout()
+            view.shot(f"brand-{viewport}-won")
+            view.close()
