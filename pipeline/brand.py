@@ -6,9 +6,10 @@ A caller uploads the bytes to the artifact store and names them in the run reque
 steps that read them (`OPTIONAL_READS`) hash them into their input hash: an update that changes only the logo
 re-executes those steps and what their new outputs feed, and reuses the rest.
 
-What a brand image must be is checked where its bytes are: by the CLI before it uploads (exit 2), and by every
-step that reads it (the store verifies the hash; `check_image` the format, size and dimensions), so an asset that
-a client named but never uploaded, or that is not an image, fails the step that needs it with the reason.
+What a brand image must be (`check_image`: PNG, JPEG or GIF, its size and dimensions) is checked where its bytes
+are: by the CLI before it uploads; by `validate_request` when it is given the store (the client's and the start
+task's), which refuses the request naming `assets.<role>`; by the start (`prepare_run`), which records the checks in
+`computed.qualityChecks` like those of any artifact; and again by every step that reads it.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from typing import Annotated, Literal
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
-from context.models import ArtifactData, CampaignContext, utc_now_iso
+from context.models import ArtifactData, CampaignContext, ComputedData, QualityCheckResult, QualityStatus, utc_now_iso
 from context.registry import ref_name_for
+from context.service import drop_artifact
+from pipeline.errors import PipelineError, Problem
 from pipeline.media.formats import sniff
+from pipeline.quality import check_artifact
+from pipeline.store import ArtifactStore
 
 AssetRole = Literal["logo", "product"]
 ASSET_TYPES: dict[str, str] = {"logo": "brand_logo", "product": "brand_product"}
@@ -71,17 +76,16 @@ def attach_assets(ctx: CampaignContext, assets: Mapping[AssetRole, AssetRef]) ->
     """`ctx` with each asset as an artifact under its ref (replacing the base run's on an update)."""
     if not assets:
         return ctx
-    artifacts = dict(ctx.artifacts)
-    refs = dict(ctx.refs)
+    ctx = ctx.model_copy(deep=True)
     for role, ref in sorted(assets.items()):
         artifact_type = ASSET_TYPES[role]
         ref_name = ref_name_for(artifact_type)
-        old = refs.get(ref_name)
+        old = ctx.refs.get(ref_name)
         if old is not None:
-            artifacts.pop(old, None)
+            drop_artifact(ctx, old)  # the base run's image, and its quality checks
         # Deterministic per (run, role): a redelivered start builds the same context.
         artifact_id = str(uuid.uuid5(_ASSET_NAMESPACE, f"{ctx.run_id}/{role}"))
-        artifacts[artifact_id] = ArtifactData(
+        ctx.artifacts[artifact_id] = ArtifactData(
             type=artifact_type,
             uri=ref.uri,
             hash=ref.hash,
@@ -89,5 +93,42 @@ def attach_assets(ctx: CampaignContext, assets: Mapping[AssetRole, AssetRef]) ->
             created_at=utc_now_iso(),
             step_id=ASSET_STEP_ID,
         )
-        refs[ref_name] = artifact_id
-    return ctx.model_copy(update={"artifacts": artifacts, "refs": refs})
+        ctx.refs[ref_name] = artifact_id
+    return ctx
+
+
+def asset_problems(assets: Mapping[AssetRole, AssetRef], store: ArtifactStore) -> list[Problem]:
+    """Why each named asset is not a usable brand image in `store` (not there, other bytes, not an image)."""
+    problems = []
+    for role, ref in sorted(assets.items()):
+        try:
+            check_image(store.read(ref.uri, ref.hash), role=role)
+        except (PipelineError, ValueError) as e:
+            problems.append(Problem(f"assets.{role}", str(e)))
+    return problems
+
+
+def record_asset_checks(ctx: CampaignContext, assets: Mapping[AssetRole, AssetRef], store: ArtifactStore) -> None:
+    """Add the quality checks of the request's brand images to `ctx` (in place), as a step's artifacts get theirs:
+    integrity, size and format from pipeline.quality, and their dimensions."""
+    checks: list[QualityCheckResult] = []
+    for role in sorted(assets):
+        artifact_id = ctx.refs[ref_name_for(ASSET_TYPES[role])]
+        artifact = ctx.artifacts[artifact_id]
+        data = store.read(artifact.uri, artifact.hash)
+        checks.extend(check_artifact(artifact_id, artifact, data, IMAGE_FORMATS))
+        found = check_image(data, role=role)
+        checks.append(
+            QualityCheckResult(
+                artifact_id=artifact_id,
+                check_type="dimensions",
+                status=QualityStatus.PASSED,
+                message=f"{found['width']}x{found['height']} pixels",
+                timestamp=utc_now_iso(),
+                details={"width": found["width"], "height": found["height"]},
+            )
+        )
+        artifact.metadata = {**(artifact.metadata or {}), **found}
+    if ctx.computed is None:
+        ctx.computed = ComputedData(input_hashes_by_step={}, quality_checks=[])
+    ctx.computed.quality_checks.extend(checks)

@@ -15,12 +15,13 @@ from context.models import CampaignContext, TriggerInfo, TriggerType, utc_now_is
 from context.runs import Run, RunRepository, RunStatus, utc_now
 from context.service import CampaignContextService, decode_context
 from context.tenancy import tenant_scope
-from pipeline.brand import AssetRef, AssetRole, attach_assets
+from pipeline.brand import AssetRef, AssetRole, asset_problems, attach_assets, record_asset_checks
 from pipeline.errors import RequestInvalidError, UpdateRequestError
 from pipeline.graph import StepGraph
 from pipeline.param_models import payload_size_problem
 from pipeline.params import deep_merge
 from pipeline.problems import forced_step_problems, payload_problems
+from pipeline.store import ArtifactStore
 
 
 class RunRequest(BaseModel):
@@ -89,7 +90,7 @@ def load_base(service: CampaignContextService, request: RunRequest) -> tuple[Run
 
 
 def validate_request(
-    request: RunRequest, *, service: CampaignContextService, graph: StepGraph
+    request: RunRequest, *, service: CampaignContextService, graph: StepGraph, store: ArtifactStore | None = None
 ) -> tuple[Run, CampaignContext] | None:
     """Every check that can refuse a request, run before anything is enqueued; an update's base run and context.
 
@@ -106,18 +107,25 @@ def validate_request(
     elif request.steps:
         raise UpdateRequestError("--steps forces steps of an update; a new run executes every step anyway")
     problems += payload_problems(payload, graph)
+    if store is not None:
+        problems += asset_problems(request.assets, store)
     if problems:
         raise RequestInvalidError(problems)
     return base
 
 
 def prepare_run(
-    request: RunRequest, *, service: CampaignContextService, sessions: sessionmaker[Session], graph: StepGraph
+    request: RunRequest,
+    *,
+    service: CampaignContextService,
+    sessions: sessionmaker[Session],
+    graph: StepGraph,
+    store: ArtifactStore | None = None,
 ) -> PreparedRun:
     """Create the run row (pending) with its starting context; idempotent on `request.run_id`."""
     forced = frozenset(request.steps)  # names checked by validate_request before the row exists
     try:
-        base = validate_request(request, service=service, graph=graph)
+        base = validate_request(request, service=service, graph=graph, store=store)
     except (RequestInvalidError, UpdateRequestError):
         existing = _existing(request, sessions, forced)  # a redelivered start goes on with the run it created
         if existing is None:
@@ -139,6 +147,8 @@ def prepare_run(
             trigger=trigger,
         )
     ctx = attach_assets(ctx, request.assets)
+    if store is not None:
+        record_asset_checks(ctx, request.assets, store)
     ctx = CampaignContext.model_validate(ctx.to_json_dict())  # the payload must be JSON: refuse it here, not mid-run
     run = Run(
         id=request.run_id,

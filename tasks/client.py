@@ -49,7 +49,7 @@ def validate(request: RunRequest) -> None:
     """Every check that can refuse the request (tenant, base run, step names), before anything is enqueued."""
     res = resources()
     with tenant_scope(request.tenant_id):
-        validate_request(request, service=res.service, graph=res.graph)
+        validate_request(request, service=res.service, graph=res.graph, store=res.store)
 
 
 def submit(request: RunRequest) -> uuid.UUID:

@@ -8,13 +8,23 @@ import io
 import json
 import re
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
+from context.registry import ReferenceTypeRegistry
+from context.service import CampaignContextService
+from pipeline.brand import AssetRef
+from pipeline.errors import RequestInvalidError
+from pipeline.graph import StepGraph
+from pipeline.launch import RunRequest, validate_request
+from pipeline.steps import default_steps
+from pipeline.store import LocalArtifactStore
 from tests.cli.test_cli import UUID_RE, campaign
 from tests.cli.test_play import Page, Played, chromium
+from tests.conftest import REPO_CONFIG
 
 # The steps that read the logo (intro_image, game_bundle), what the new intro image feeds (intro_video,
 # button_segmentation, which names the image's hash, then game_config, which makes the same bytes as before), and
@@ -62,6 +72,10 @@ def test_the_brand_images_are_artifacts_of_the_run_in_the_bundle_and_on_the_page
     ):
         art = ctx["artifacts"][ctx["refs"][ref]]
         assert (art["type"], art["hash"], art["stepId"]) == (artifact_type, hashlib.sha256(data).hexdigest(), "request")
+        checks = {
+            q["checkType"]: q["status"] for q in ctx["computed"]["qualityChecks"] if q["artifactId"] == ctx["refs"][ref]
+        }
+        assert checks == {"integrity": "passed", "size": "passed", "format": "passed", "dimensions": "passed"}
     # The intro image's input hash covers the logo: its bytes are part of what it read.
     assert campaign("verify", run_id, cwd=cwd).returncode == 0
 
@@ -130,3 +144,29 @@ def test_the_branded_game_shows_its_logo_and_the_product_with_the_prize(
             view.layout()
             view.shot(f"brand-{viewport}-won")
             view.close()
+
+
+def test_a_request_naming_an_asset_the_store_does_not_hold_as_an_image_is_refused(tmp_path: Path) -> None:
+    # What a Python or Celery client sends: references to objects it put in the store itself.
+    store = LocalArtifactStore(tmp_path / "artifacts")
+    text = store.put(b"not an image", ".txt")
+    logo = store.put(_image(tmp_path / "logo.png", (1, 2, 3), (64, 64), "PNG"), ".png")
+    missing = AssetRef(uri=logo.uri.replace(logo.hash, "0" * 64), hash="0" * 64)
+    service = CampaignContextService(ReferenceTypeRegistry.from_config(REPO_CONFIG))
+    graph = StepGraph(default_steps())
+
+    def refusals(assets: dict[str, AssetRef]) -> dict[str, str]:
+        request = RunRequest.model_validate({"tenantId": str(uuid.uuid4()), "assets": assets})
+        try:
+            validate_request(request, service=service, graph=graph, store=store)
+        except RequestInvalidError as e:
+            return {p.path: p.message for p in e.problems}
+        return {}
+
+    assert refusals({"logo": AssetRef(uri=logo.uri, hash=logo.hash)}) == {}
+    found = refusals({"logo": AssetRef(uri=text.uri, hash=text.hash), "product": missing})
+    assert found == {
+        "assets.logo": "logo: expected a PNG, JPEG or GIF image, got unrecognised data",
+        "assets.product": found["assets.product"],
+    }
+    assert "stored bytes are missing" in found["assets.product"]
