@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from cli.assets import AssetOpt, read_assets, upload_assets
 from cli.gc import gc as gc_command
 from cli.open_cmd import open_run
 from cli.schema import schema as _schema_command
@@ -112,6 +113,13 @@ def read_json_file(path: Path, what: str) -> dict[str, Any]:
     return document
 
 
+def _assets(specs: list[str] | None) -> dict[str, tuple[bytes, str]]:
+    try:
+        return read_assets(specs)
+    except ValueError as e:
+        raise fail(str(e), EXIT_BAD_INPUT) from e
+
+
 def _str(value: object | None) -> str | None:
     return None if value is None else str(value)
 
@@ -184,6 +192,7 @@ def _artifact_uri(ctx: dict[str, Any] | None, ref: str) -> str | None:
 def demo(
     brief: Annotated[str | None, typer.Option(help="The campaign brief.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the run.")] = 300,
+    asset: AssetOpt = None,
 ) -> None:
     """Run a whole campaign on the embedded default: PostgreSQL from a wheel + an in-process Celery worker."""
     from pipeline.launch import RunRequest
@@ -191,9 +200,14 @@ def demo(
     if not settings_now().embedded:
         raise fail("demo runs embedded; unset CAMPAIGN_BROKER_URL or use `campaign run FILE --wait`", EXIT_BAD_INPUT)
     payload = {**DEMO_PAYLOAD, **({"brief": brief} if brief else {})}
+    images = _assets(asset)
     with errors_as_exit():
         request = RunRequest(
-            tenant_id=settings_now().tenant, payload=payload, trigger_type="manual", initiated_by="cli"
+            tenant_id=settings_now().tenant,
+            payload=payload,
+            trigger_type="manual",
+            initiated_by="cli",
+            assets=upload_assets(images),
         )
         execute(request, wait=True, timeout_s=timeout)
 
@@ -205,11 +219,13 @@ def run(
     workflow: Annotated[str, typer.Option(help="Workflow name.")] = "campaign",
     wait: Annotated[bool, typer.Option("--wait", help="Show live progress until the run ends.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait.")] = 900,
+    asset: AssetOpt = None,
 ) -> None:
     """Enqueue a run on the configured broker (no broker: run it here, embedded) and print its id."""
     from pipeline.launch import RunRequest
 
     payload = read_json_file(payload_file, "payload")
+    images = _assets(asset)
     with errors_as_exit():
         request = RunRequest(
             tenant_id=_tenant(tenant),
@@ -217,6 +233,7 @@ def run(
             workflow_name=workflow,
             trigger_type="manual",
             initiated_by="cli",
+            assets=upload_assets(images),
         )
         execute(request, wait=wait, timeout_s=timeout)
 
@@ -229,12 +246,14 @@ def update(
     tenant: TenantOpt = None,
     wait: Annotated[bool, typer.Option("--wait", help="Show live progress until the run ends.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait with --wait.")] = 900,
+    asset: AssetOpt = None,
 ) -> None:
     """Start a run from a finished one, re-running only the steps whose inputs changed (or --steps)."""
     from pipeline.launch import RunRequest
 
     payload = read_json_file(payload_file, "payload") if payload_file else {}
     forced = [s.strip() for s in steps.split(",") if s.strip()]
+    images = _assets(asset)
     with errors_as_exit(base):
         request = RunRequest(
             tenant_id=_tenant(tenant),
@@ -243,6 +262,7 @@ def update(
             payload=payload,
             trigger_type="manual",
             initiated_by="cli",
+            assets=upload_assets(images),
         )
         execute(request, wait=wait, timeout_s=timeout)
 

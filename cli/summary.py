@@ -21,7 +21,7 @@ def artifact(ctx: dict[str, Any] | None, ref: str) -> dict[str, Any] | None:
 
 
 def summary_line(ctx: dict[str, Any] | None, read: Callable[[str, str], bytes]) -> str | None:
-    """E.g. `Summer Spin & Win: buttons Spin red, Spin gold, Spin blue; wins: Spin red; 2 tries; music 4.0s at
+    """E.g. `Summer Spin & Win (wheel): buttons Red, Gold, Blue; wins: Red; 2 tries; music 4.0s at
     132 BPM (playful); videos intro 0.96s, win 0.96s, lose 0.96s`. None when the run has no game config yet.
     `read(uri, hash)` returns an artifact's verified bytes."""
     config_art = artifact(ctx, "gameConfigArtifactId")
@@ -33,7 +33,7 @@ def summary_line(ctx: dict[str, Any] | None, read: Callable[[str, str], bytes]) 
     winners = ", ".join(str(b["label"]) for b in buttons if b.get("outcome") == "win") or "none"
     tries = int((config.get("rules") or {}).get("tries", 1))
     parts = [
-        f"{config.get('title', 'Campaign')}: buttons {labels}",
+        f"{config.get('title', 'Campaign')} ({config.get('kind', 'chests')}): buttons {labels}",
         f"wins: {winners}",
         f"{tries} {'try' if tries == 1 else 'tries'}",
     ]

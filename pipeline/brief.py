@@ -67,9 +67,27 @@ _FASTER = ("fast", "quick", "rush", "speed", "turbo", "instant", "energetic", "r
 _SLOWER = ("slow", "slowly", "relaxed", "lazy", "sleepy", "gentle")
 MIN_TEMPO, MAX_TEMPO = 60, 180
 
-# theme -> (keywords, title noun, button labels)
+# The game mechanics the page plays: a wheel that spins, boxes (chests, gifts, doors...) that open, a scratch card,
+# and a quiz. Each theme below is played as one of them.
+KINDS = ("wheel", "chests", "scratch", "quiz")
+DEFAULT_KIND = "chests"
+# A kind's own choices, for a brief whose theme is played as another kind (or names none).
+KIND_LABELS: dict[str, list[str]] = {
+    "wheel": ["Red", "Gold", "Blue"],
+    "chests": ["Box 1", "Box 2", "Box 3"],
+    "scratch": ["Card A", "Card B", "Card C"],
+}
+KIND_TITLES = {"wheel": "Spin & Win", "chests": "Pick & Win", "scratch": "Scratch & Win", "quiz": "Quiz & Win"}
+DEFAULT_QUESTION = "Which one is right?"
+
+# theme -> (keywords, title noun, button labels); _THEME_KIND says which mechanic plays it.
 _THEMES: dict[str, tuple[tuple[str, ...], str, list[str]]] = {
-    "wheel": (("wheel", "spin", "roulette", "spinner"), "Spin & Win", ["Spin red", "Spin gold", "Spin blue"]),
+    "wheel": (
+        ("wheel", "spin", "roulette", "spinner", "glücksrad", "roue", "ruleta", "rueda", "ruota"),
+        "Spin & Win",
+        ["Red", "Gold", "Blue"],
+    ),
+    "quiz": (("quiz", "trivia", "question", "questions", "quizz", "frage", "fragen"), "Quiz & Win", []),
     "gift": (
         ("gift", "gifts", "present", "presents", "box", "boxes", "surprise"),
         "Gift Pick",
@@ -78,14 +96,14 @@ _THEMES: dict[str, tuple[tuple[str, ...], str, list[str]]] = {
     "door": (("door", "doors", "gate", "room"), "Door Dash", ["Door 1", "Door 2", "Door 3"]),
     "card": (("card", "cards", "poker", "deck", "tarot"), "Card Pick", ["Ace", "King", "Queen"]),
     "chest": (
-        ("chest", "treasure", "pirate", "loot", "island"),
+        ("chest", "chests", "treasure", "pirate", "loot", "island", "schatz", "truhe", "schatztruhe", "trésor"),
         "Treasure Hunt",
         ["Gold chest", "Iron chest", "Oak chest"],
     ),
     "cup": (("cup", "cups", "shell", "shells", "hidden", "hide"), "Find It", ["Left cup", "Middle cup", "Right cup"]),
     "egg": (("egg", "eggs", "easter", "bunny"), "Egg Hunt", ["Blue egg", "Pink egg", "Gold egg"]),
     "ticket": (
-        ("ticket", "tickets", "scratch", "lottery", "raffle"),
+        ("ticket", "tickets", "scratch", "lottery", "raffle", "rubbel", "rubbellos"),
         "Scratch & Win",
         ["Ticket A", "Ticket B", "Ticket C"],
     ),
@@ -95,6 +113,7 @@ _THEMES: dict[str, tuple[tuple[str, ...], str, list[str]]] = {
     "shoe": (("shoe", "shoes", "sneaker", "sneakers", "running"), "Pick Your Pace", ["Runner", "Trail", "Court"]),
 }
 DEFAULT_THEME_TITLE = "Pick & Win"
+_THEME_KIND = {"wheel": "wheel", "ticket": "scratch", "quiz": "quiz"}  # every other theme: chests
 
 # fmt: off
 _STOPWORDS = frozenset({
@@ -104,7 +123,14 @@ _STOPWORDS = frozenset({
     "where", "which", "who", "will", "with", "win", "wins", "won", "you", "your", "yours", "all", "any", "can",
     "new", "now", "more", "most", "very", "just", "one", "two", "three", "make", "makes", "let", "lets", "play",
     "plays", "pick", "tap", "click", "only", "each", "every", "some", "much", "many", "like", "want", "try",
-    "tries", "chance", "chances",
+    "tries", "chance", "chances", "quiz", "question", "answer", "answers", "campaign", "brand", "game",
+    # German, French, Spanish and Italian function words, so a brief in those languages gives meaningful labels
+    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "und", "oder", "mit",
+    "für", "von", "zum", "zur", "auf", "aus", "bei", "ist", "sind", "wird", "werden", "dein", "deine", "deinen",
+    "ihr", "ihre", "unser", "unsere", "sie", "wir", "jetzt", "noch", "nur", "auch", "gewinne", "gewinnen",
+    "spiel", "spiele", "dreh", "drehe", "finde", "finden", "hier", "heute", "les", "une", "pour", "avec", "dans",
+    "sur", "est", "vous", "votre", "gagnez", "gagner", "los", "las", "una", "para", "con", "por", "del", "gana",
+    "ganar", "per", "della", "vinci",
 })
 # fmt: on
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "single": 1}
@@ -118,7 +144,11 @@ _PRIZE_NOUNS = (
 _PRIZE = re.compile(
     rf"\b(\d+\s?%\s?off|free\s+[a-z]+(?:\s+(?:{_PRIZE_NOUNS}))?|(?:[a-z0-9%-]+\s+){{0,2}}(?:{_PRIZE_NOUNS}))\b"
 )
-_WORD = re.compile(r"[a-z0-9%]+")
+# Letters of any script, digits and %: "Glücksrad" is one word, not "gl" and "cksrad".
+_WORD = re.compile(r"[^\W_]+%?")
+_ITEM = r"[^\W\d_][^\W_]*(?:[ '-][^\W\d_][^\W_]*){0,2}"
+_OPTIONS = re.compile(rf"{_ITEM}(?:\s*,\s*{_ITEM})*\s*,?\s+(?:or|oder|ou|o)\s+{_ITEM}")
+_QUESTION = re.compile(r"[^.!?\n]*\?")
 MAX_TITLE = 32
 
 
@@ -132,7 +162,9 @@ class BriefReading:
     mood: str
     tempo_bpm: int
     theme: str
+    kind: str  # one of KINDS: the mechanic that plays the theme
     buttons: list[str]
+    question: str  # what the quiz asks: the brief's own question, else DEFAULT_QUESTION
     winner_seed: int  # the winning button is buttons[winner_seed % len(buttons)], whichever buttons are used
     tries: int
     prize: str | None
@@ -166,7 +198,13 @@ def read_brief(brief: str) -> BriefReading:
     else:
         buttons = content_words(words)
         title_noun = DEFAULT_THEME_TITLE
+    kind = _THEME_KIND.get(theme or "", DEFAULT_KIND)
+    if not buttons:  # a quiz: the answers the brief lists ("Lemon, Berry or Mango"), else its own words
+        buttons = listed_options(brief) or content_words(words)
+    if not theme:
+        title_noun = KIND_TITLES[kind]
     tries_match = _TRIES.search(key)
+    question = _QUESTION.search(brief)
     return BriefReading(
         title=_title(palette_name, title_noun, brief),
         palette=palette,
@@ -174,11 +212,36 @@ def read_brief(brief: str) -> BriefReading:
         mood=mood,
         tempo_bpm=tempo_for(mood, words),
         theme=theme or "words",
+        kind=kind,
         buttons=buttons,
+        question=" ".join(question.group(0).split()) if question else DEFAULT_QUESTION,
         winner_seed=digest(f"winner:{key}"),
-        tries=_tries(tries_match.group(1)) if tries_match else max(1, len(buttons) - 1),
+        # Never as many tries as buttons: such a game cannot be lost.
+        tries=max(1, min(_tries(tries_match.group(1)), len(buttons) - 1))
+        if tries_match
+        else default_tries(kind, buttons),
         prize=prize_of(key),
     )
+
+
+def choices_for(reading: BriefReading, *, kind: str | None, buttons: list[str] | None) -> tuple[str, list[str]]:
+    """The game's kind and choice labels: the params' where given, else the brief's.
+
+    A kind the brief's theme is not played as gets that kind's own labels (a treasure brief played as a wheel
+    shows "Red, Gold, Blue", not chests on a wheel); a quiz always answers with the brief's own words.
+    """
+    chosen = kind or reading.kind
+    if buttons is not None:
+        return chosen, list(buttons)
+    if chosen == reading.kind or chosen == "quiz":
+        return chosen, list(reading.buttons)
+    return chosen, list(KIND_LABELS[chosen])
+
+
+def default_tries(kind: str, buttons: list[str]) -> int:
+    """Tries when nobody says: one for a quiz (a second guess of three would make it easy), else one fewer than
+    the choices."""
+    return 1 if kind == "quiz" else max(1, len(buttons) - 1)
 
 
 def tempo_for(mood: str, words: list[str]) -> int:
@@ -203,6 +266,18 @@ def content_words(words: list[str], count: int = 3) -> list[str]:
         if filler not in picked:
             picked.append(filler)
     return picked
+
+
+def listed_options(brief: str) -> list[str]:
+    """The first list of two to six short options in the brief ("Lemon, Berry or Mango"), as written; or []."""
+    for sentence in re.split(r"[.!?:;\n]", brief):
+        match = _OPTIONS.search(sentence)
+        if not match:
+            continue
+        items = [i.strip() for i in re.split(r",|\s+(?:or|oder|ou|o)\s+", match.group(0)) if i.strip()]
+        if 2 <= len(items) <= 6 and all(len(i.split()) <= 3 for i in items):
+            return [i[:1].upper() + i[1:] for i in items]
+    return []
 
 
 def prize_of(text: str) -> str | None:
@@ -232,7 +307,7 @@ def _title(palette_name: str | None, noun: str, brief: str) -> str:
         title = f"{palette_name.capitalize()} {noun}"
     else:
         # No season or style named: the brief's first words, cut on a word boundary.
-        first = re.split(r"[.!?\n]", brief.strip(), maxsplit=1)[0].strip()
+        first = re.split(r"[.!?:;\n]", brief.strip(), maxsplit=1)[0].strip()
         title = first if first else noun
     if len(title) > MAX_TITLE:
         title = title[:MAX_TITLE].rsplit(" ", 1)[0].rstrip(",;:-")

@@ -92,8 +92,13 @@ class StepExecutor:
             if art is None:
                 raise StepFailedError(spec.id, f"input {ref} is missing from the context")
             artifacts[artifact_type] = art
+        for artifact_type, ref in spec.optional_refs.items():
+            art = _resolver.get_ref(ctx, ref)
+            if art is not None:
+                artifacts[artifact_type] = art
+        refs = {**spec.input_refs, **spec.optional_refs}
         params = step_params(ctx.trigger.payload, spec.id)
-        inputs = {spec.input_refs[t]: a.hash for t, a in artifacts.items()}
+        inputs = {refs[t]: a.hash for t, a in artifacts.items()}
         return input_hash(step_id=spec.id, version=spec.version, params=params, inputs=inputs), artifacts
 
     def run(self, ctx: CampaignContext, spec: StepSpec, *, forced: bool = False) -> StepResult:
@@ -111,7 +116,7 @@ class StepExecutor:
         """Run the generator, store and attach its outputs, check them."""
         new_hash, artifacts, reason = decision.input_hash, decision.inputs, decision.reason
         params = step_params(ctx.trigger.payload, spec.id)
-        inputs = _Inputs(spec.id, params, spec.reads, artifacts, self.store, ctx.run_id, new_hash)
+        inputs = _Inputs(spec.id, params, tuple(artifacts), artifacts, self.store, ctx.run_id, new_hash)
         try:
             outputs = spec.generator(inputs)
         except PipelineError:

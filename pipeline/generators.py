@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 from pipeline import media
-from pipeline.brief import read_brief
+from pipeline.brand import check_image
+from pipeline.brief import KIND_TITLES, KINDS, BriefReading, choices_for, default_tries, read_brief
 from pipeline.steps import GeneratedOutput, Generator, StepInputs
 
 
@@ -21,27 +23,43 @@ def _json_output(artifact_type: str, document: Any) -> GeneratedOutput:
 
 
 def plan(inputs: StepInputs) -> list[GeneratedOutput]:
-    """The campaign's plan, read from the brief's words (pipeline.brief); each param given overrides its part."""
-    brief = inputs.params.get("brief", "An interactive campaign")
+    """The campaign's plan, read from the brief's words (pipeline.brief); each param given overrides its part.
+
+    The payload was checked up front (pipeline.game_rules); the checks below keep a direct call honest too.
+    """
+    params = inputs.params
+    brief = params.get("brief", "An interactive campaign")
     brief_text = brief if isinstance(brief, str) else json.dumps(brief, sort_keys=True)
     reading = read_brief(brief_text)
-    buttons = inputs.params.get("buttons", reading.buttons)
-    if not isinstance(buttons, list) or not buttons or not all(isinstance(b, str) and b for b in buttons):
-        raise ValueError("params.buttons must be a non-empty list of labels")
-    winner = _winner(inputs.params.get("winning_button"), buttons, default=reading.winner_seed)
-    palette = inputs.params.get("palette", reading.palette)
+    kind, buttons = choices_for(reading, kind=params.get("kind"), buttons=params.get("buttons"))
+    if kind not in KINDS:
+        raise ValueError(f"params.kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if len(buttons) < 2 or not all(isinstance(b, str) and b for b in buttons):
+        raise ValueError("params.buttons must be a non-empty list of labels, at least two")
+    if len({" ".join(b.split()).casefold() for b in buttons}) != len(buttons):
+        raise ValueError(f"params.buttons must be distinct labels, got {buttons}")
+    winner = _winner(params.get("winning_button"), buttons, default=reading.winner_seed)
+    palette = params.get("palette", reading.palette)
     if not isinstance(palette, list) or not palette or not all(isinstance(c, str) for c in palette):
         raise ValueError("params.palette must be a non-empty list of '#rrggbb' colours")
+    tries = params.get("tries")
+    if tries is None:
+        tries = (
+            reading.tries if params.get("buttons") is None and kind == reading.kind else default_tries(kind, buttons)
+        )
+        tries = min(tries, len(buttons) - 1)
     prize = reading.prize
-    document = {
-        "title": str(inputs.params.get("title") or reading.title),
+    title = str(params.get("title") or (reading.title if kind == reading.kind else _kind_title(reading, kind)))
+    document: dict[str, Any] = {
+        "title": title,
         "brief": brief,
         "theme": reading.theme,
+        "kind": kind,
         "palette": palette,
         "buttons": [{"label": label, "outcome": "win" if i == winner else "lose"} for i, label in enumerate(buttons)],
-        "mood": str(inputs.params.get("mood") or reading.mood),
-        "tempoBpm": int(inputs.params.get("tempo_bpm", reading.tempo_bpm)),
-        "tries": int(inputs.params.get("tries", reading.tries)),
+        "mood": str(params.get("mood") or reading.mood),
+        "tempoBpm": int(params.get("tempo_bpm") or reading.tempo_bpm),
+        "tries": int(tries),
         "prize": prize,
         "messages": {
             "win": f"You won the {prize}!" if prize else "You win!",
@@ -49,7 +67,19 @@ def plan(inputs: StepInputs) -> list[GeneratedOutput]:
         },
         "scenes": ["intro", "game", "outcome_win", "outcome_lose"],
     }
+    if kind == "quiz":
+        document["question"] = str(params.get("question") or reading.question)
+    cta = params.get("cta")
+    if cta is not None:
+        document["cta"] = {"label": str(cta["label"]), "url": str(cta["url"])}
     return [_json_output("plan", document)]
+
+
+def _kind_title(reading: BriefReading, kind: str) -> str:
+    # The brief's theme title names its own mechanic ("Treasure Hunt"); played as another kind, name that one.
+    if reading.palette_name != "hashed":
+        return f"{reading.palette_name.capitalize()} {KIND_TITLES[kind]}"
+    return reading.title
 
 
 def _winner(choice: Any, buttons: list[str], *, default: int) -> int:
@@ -71,6 +101,7 @@ def intro_image(inputs: StepInputs) -> list[GeneratedOutput]:
         buttons=[b["label"] for b in plan_doc["buttons"]],
         width=int(inputs.params.get("width", 640)),
         height=int(inputs.params.get("height", 360)),
+        logo=_brand_image(inputs, "brand_logo"),
     )
     return [GeneratedOutput("intro_image", png, ".png", {"mediaType": "image/png", "bytes": len(png)})]
 
@@ -154,7 +185,11 @@ def game_config(inputs: StepInputs) -> list[GeneratedOutput]:
             "lose": inputs.params.get("lose_text") or planned.get("lose") or "Try again!",
         },
         "rules": {"tries": int(_param_or(inputs, "tries", plan_doc.get("tries", 1)))},
+        "kind": plan_doc.get("kind", "chests"),
     }
+    for key in ("question", "cta", "prize"):
+        if plan_doc.get(key):
+            document[key] = plan_doc[key]
     return [_json_output("game_config", document)]
 
 
@@ -168,7 +203,9 @@ def button_ids(labels: list[str]) -> list[str]:
     """A stable id per label ("Spin red" -> "spin-red"), made unique by its position where two labels clash."""
     ids: list[str] = []
     for i, label in enumerate(labels):
-        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:48] or f"button-{i}"
+        # "Glück" -> "gluck": letters lose their accents rather than split the id; an emoji-only label is numbered.
+        ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_label.lower()).strip("-")[:48] or f"button-{i}"
         ids.append(slug if slug not in ids else f"{slug}-{i}")
     return ids
 
@@ -183,8 +220,19 @@ def game_bundle(inputs: StepInputs) -> list[GeneratedOutput]:
         lose_video=inputs.read("outcome_lose_video"),
         bgm_wav=inputs.read_object(audio["bgm"]["uri"], audio["bgm"]["hash"]),
         sfx_wav=inputs.read_object(audio["sfx"]["uri"], audio["sfx"]["hash"]),
+        logo=_brand_image(inputs, "brand_logo"),
+        product=_brand_image(inputs, "brand_product"),
     )
     return [GeneratedOutput("game_bundle", bundle, ".zip", {"mediaType": "application/zip", "entry": "index.html"})]
+
+
+def _brand_image(inputs: StepInputs, artifact_type: str) -> bytes | None:
+    """The brand image the run brought (pipeline.brand), checked; None when the run has none."""
+    if artifact_type not in inputs.input_types:
+        return None
+    data = inputs.read(artifact_type)  # the store verifies the bytes against the request's hash
+    check_image(data, role=artifact_type)
+    return data
 
 
 def campaign_manifest(inputs: StepInputs) -> list[GeneratedOutput]:

@@ -15,11 +15,13 @@ from context.models import CampaignContext, TriggerInfo, TriggerType, utc_now_is
 from context.runs import Run, RunRepository, RunStatus, utc_now
 from context.service import CampaignContextService, decode_context
 from context.tenancy import tenant_scope
+from pipeline.brand import AssetRef, AssetRole, asset_problems, attach_assets, record_asset_checks
 from pipeline.errors import Problem, RequestInvalidError, UpdateRequestError
 from pipeline.graph import StepGraph
 from pipeline.param_models import payload_size_problem
 from pipeline.params import deep_merge
 from pipeline.problems import forced_step_problems, payload_problems
+from pipeline.store import ArtifactStore
 
 
 class RunRequest(BaseModel):
@@ -36,6 +38,8 @@ class RunRequest(BaseModel):
     steps: list[str] = Field(default_factory=list)  # forced steps on an update
     trigger_type: TriggerType = TriggerType.API
     initiated_by: str | None = None
+    # The brand's images the caller uploaded to the store (pipeline.brand): artifacts of the run from its start.
+    assets: dict[AssetRole, AssetRef] = Field(default_factory=dict)
 
     @field_validator("payload")
     @classmethod
@@ -86,7 +90,7 @@ def load_base(service: CampaignContextService, request: RunRequest) -> tuple[Run
 
 
 def validate_request(
-    request: RunRequest, *, service: CampaignContextService, graph: StepGraph
+    request: RunRequest, *, service: CampaignContextService, graph: StepGraph, store: ArtifactStore | None = None
 ) -> tuple[Run, CampaignContext] | None:
     """Every check that can refuse a request, run before anything is enqueued; an update's base run and context.
 
@@ -103,20 +107,27 @@ def validate_request(
     elif request.steps:
         raise UpdateRequestError("--steps forces steps of an update; a new run executes every step anyway")
     problems += payload_problems(payload, graph)
+    if store is not None:
+        problems += asset_problems(request.assets, store)
     if problems:
         raise RequestInvalidError(problems)
     return base
 
 
 def prepare_run(
-    request: RunRequest, *, service: CampaignContextService, sessions: sessionmaker[Session], graph: StepGraph
+    request: RunRequest,
+    *,
+    service: CampaignContextService,
+    sessions: sessionmaker[Session],
+    graph: StepGraph,
+    store: ArtifactStore | None = None,
 ) -> PreparedRun:
     """Create the run row (queued) with its starting context; idempotent on `request.run_id`: a second call with
     the same id (a redelivered start, a submitter's row) returns the existing run. An id another tenant's run has
     is refused like any bad request, revealing nothing of that run."""
     forced = frozenset(request.steps)  # names checked by validate_request before the row exists
     try:
-        base = validate_request(request, service=service, graph=graph)
+        base = validate_request(request, service=service, graph=graph, store=store)
     except (RequestInvalidError, UpdateRequestError):
         existing = _existing(request, sessions, forced)  # a redelivered start goes on with the run it created
         if existing is None:
@@ -137,6 +148,9 @@ def prepare_run(
             workflow_name=request.workflow_name,
             trigger=trigger,
         )
+    ctx = attach_assets(ctx, request.assets)
+    if store is not None:
+        record_asset_checks(ctx, request.assets, store)
     ctx = CampaignContext.model_validate(ctx.to_json_dict())  # the payload must be JSON: refuse it here, not mid-run
     run = Run(
         id=request.run_id,

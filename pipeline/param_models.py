@@ -38,10 +38,33 @@ class NoParams(StepParams):
     """A step that reads no params."""
 
 
+HexColor = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
+GameKind = Literal["wheel", "chests", "scratch", "quiz"]  # pipeline.brief.KINDS
+MAX_CHOICES = 8
+
+
+class CtaParams(StepParams):
+    """The call to action shown after a win: a label and the http(s) URL a tap opens."""
+
+    label: Annotated[str, Field(min_length=1, max_length=40)]
+    # No escaped quote in the pattern: JSON Schema readers in unicode mode (ajv) refuse "\"" as an escape.
+    url: Annotated[str, Field(min_length=8, max_length=2000, pattern=r"""^https?://[^\s<>"']+$""")]
+
+
 class PlanParams(StepParams):
-    buttons: list[Label] = Field(default=["Play", "Spin"], min_length=1, max_length=6)
+    """Each one overrides what the brief says (pipeline.brief); the game they make is checked up front by
+    pipeline.game_rules (tries below the choices, labels distinct, the winner among them)."""
+
+    buttons: list[Label] | None = Field(default=None, min_length=2, max_length=MAX_CHOICES)
     title: Annotated[str, Field(min_length=1, max_length=120)] | None = None
-    mood: Mood = "upbeat"
+    mood: Mood | None = None
+    palette: list[HexColor] | None = Field(default=None, min_length=1, max_length=5)
+    tempo_bpm: Annotated[int, Field(ge=40, le=240)] | None = None
+    tries: Annotated[int, Field(ge=1, le=9)] | None = None
+    winning_button: Label | Annotated[int, Field(ge=0, lt=MAX_CHOICES)] | None = None
+    kind: GameKind | None = None
+    question: ShortText | None = None  # what a quiz asks
+    cta: CtaParams | None = None
 
 
 class IntroImageParams(StepParams):

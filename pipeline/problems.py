@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from pipeline.errors import Problem
+from pipeline.game_rules import game_problems
 from pipeline.graph import StepGraph
-from pipeline.param_models import params_model_for, payload_model, payload_size_problem
+from pipeline.param_models import PlanParams, params_model_for, payload_model, payload_size_problem
 
 
 def json_path(loc: Sequence[int | str]) -> str:
@@ -51,6 +52,9 @@ def payload_problems(payload: dict[str, Any], graph: StepGraph) -> list[Problem]
         payload_model_for(graph).model_validate(payload)
     except ValidationError as e:
         return [_explain_unknown(p, graph) for p in problems_from(e, ("payload",))]
+    if "plan" in graph.specs and issubclass(params_model_for(graph["plan"]), PlanParams):
+        # The default plan's game: only its params say what the choices are (a custom plan may mean others).
+        return game_problems(payload)
     return []
 
 

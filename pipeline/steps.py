@@ -63,6 +63,9 @@ class StepSpec:
     version: str
     generator: Generator
     policy: StepPolicy = field(default_factory=StepPolicy)
+    # Types the step reads when the run has them, produced by no step: the brand images a request brings
+    # (pipeline.brand). Absent, they are not part of the input hash, so runs without them hash as before.
+    optional_reads: tuple[str, ...] = ()
 
     @property
     def output_ref(self) -> str:
@@ -72,6 +75,11 @@ class StepSpec:
     def input_refs(self) -> dict[str, str]:
         """Artifact type -> ref name for every input."""
         return {t: ref_name_for(t) for t in self.reads}
+
+    @property
+    def optional_refs(self) -> dict[str, str]:
+        """Artifact type -> ref name for every input the step reads only when the run has it."""
+        return {t: ref_name_for(t) for t in self.optional_reads}
 
     def with_generator(self, generator: Generator, version: str | None = None) -> StepSpec:
         return replace(self, generator=generator, version=version or self.version)
@@ -112,12 +120,19 @@ DEFAULT_GRAPH: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# Bumped with a generator's logic, so an update from a run made before re-executes the step: "2" is the game of
+# four mechanics (the plan's kind, question and cta; fonts for every script; the full-screen page; segmentation
+# that ignores the holes of letters).
+DEFAULT_VERSIONS = {"plan": "2", "intro_image": "2", "button_segmentation": "2", "game_config": "2", "game_bundle": "2"}
+
+
 def default_steps(
     overrides: Mapping[str, Generator] | None = None,
     versions: Mapping[str, str] | None = None,
     policies: Mapping[str, StepPolicy] | None = None,
 ) -> list[StepSpec]:
     """The 12 default steps with the offline generators, some swapped by `overrides` (step id -> generator)."""
+    from pipeline.brand import OPTIONAL_READS
     from pipeline.generators import DEFAULT_GENERATORS  # the generators module imports this one
 
     overrides, versions, policies = overrides or {}, versions or {}, policies or {}
@@ -126,9 +141,10 @@ def default_steps(
             id=step_id,
             output_type=step_id,
             reads=reads,
-            version=versions.get(step_id, "1"),
+            version=versions.get(step_id, DEFAULT_VERSIONS.get(step_id, "1")),
             generator=overrides.get(step_id, DEFAULT_GENERATORS[step_id]),
             policy=policies.get(step_id) or default_policy(step_id),
+            optional_reads=OPTIONAL_READS.get(step_id, ()),
         )
         for step_id, reads in DEFAULT_GRAPH
     ]

@@ -51,7 +51,7 @@ def validate(request: RunRequest) -> None:
     """Every check that can refuse the request (tenant, base run, step names), before anything is enqueued."""
     res = resources()
     with tenant_scope(request.tenant_id):
-        validate_request(request, service=res.service, graph=res.graph)
+        validate_request(request, service=res.service, graph=res.graph, store=res.store)
 
 
 def submit(request: RunRequest) -> uuid.UUID:
@@ -62,7 +62,7 @@ def submit(request: RunRequest) -> uuid.UUID:
     """
     res = resources()
     with tenant_scope(request.tenant_id):
-        prepared = prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph)
+        prepared = prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph, store=res.store)
         if prepared.created:
             emit(request.run_id, request.tenant_id, "queued", "queued")
         try:

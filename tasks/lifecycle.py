@@ -54,7 +54,7 @@ def start_run(self: Task, request_json: dict[str, Any]) -> str:
         taken_in(request_json, broker_counter())
     request = RunRequest.model_validate(request_json)
     res = resources()
-    prepared = prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph)
+    prepared = prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph, store=res.store)
     run_id, tenant_id = str(prepared.run_id), str(prepared.tenant_id)
     if prepared.created:
         emit(run_id, tenant_id, "queued", "queued")

@@ -13,7 +13,7 @@ from PIL import Image
 
 from pipeline.media.colors import parse_hex_color
 from pipeline.media.formats import sniff
-from pipeline.media.game_page import render_page
+from pipeline.media.game_page import Media, PageSpec, render_page
 from pipeline.media.image import paint_buttons
 
 OUTCOMES = ("win", "lose")
@@ -21,6 +21,10 @@ OUTCOMES = ("win", "lose")
 ZIP_DATE_TIME = (2020, 1, 1, 0, 0, 0)
 
 _VIDEO_KINDS = ("gif", "png", "jpeg", "mp4", "webm")
+_IMAGE_KINDS = ("png", "jpeg", "gif")
+# Formats that are compressed already: deflating them again costs CPU and saves nothing.
+_STORED_KINDS = frozenset({"png", "jpeg", "gif", "mp4", "webm"})
+GAME_KINDS = ("wheel", "chests", "scratch", "quiz")
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DEFAULT_PALETTE = ("#1d3557", "#457b9d", "#f1faee")
 
@@ -34,6 +38,8 @@ def build_game_zip(
     lose_video: bytes,
     bgm_wav: bytes,
     sfx_wav: bytes,
+    logo: bytes | None = None,
+    product: bytes | None = None,
 ) -> bytes:
     """A deterministic zip: index.html, config.json, manifest.json and the media the page plays.
 
@@ -51,7 +57,11 @@ def build_game_zip(
         ("lose_video", lose_video, _VIDEO_KINDS),
         ("bgm_wav", bgm_wav, ("wav",)),
         ("sfx_wav", sfx_wav, ("wav",)),
+        ("logo", logo, _IMAGE_KINDS),
+        ("product", product, _IMAGE_KINDS),
     ):
+        if data is None:
+            continue
         kind = sniff(data)
         if kind is None or kind not in kinds:
             raise ValueError(f"{param}: expected {' or '.join(kinds)} bytes, got {kind or 'unrecognised data'}")
@@ -63,8 +73,10 @@ def build_game_zip(
         config_json = json.dumps(config, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     except (TypeError, ValueError) as e:
         raise ValueError(f"config: not JSON-serialisable: {e}") from e
-    with Image.open(io.BytesIO(intro_png)) as img:
-        size = img.size
+    game_kind = config.get("kind", "chests")
+    if game_kind not in GAME_KINDS:
+        raise ValueError(f"config['kind']: expected one of {', '.join(GAME_KINDS)}, got {game_kind!r}")
+    cta = _cta(config)
     media = {
         "intro_image": ("intro.png", paint_buttons(intro_png, palette[0]), "png"),
         "intro_video": (f"intro_video.{formats['intro_video']}", intro_video, formats["intro_video"]),
@@ -73,16 +85,25 @@ def build_game_zip(
         "bgm": ("bgm.wav", bgm_wav, "wav"),
         "sfx": ("sfx.wav", sfx_wav, "wav"),
     }
+    for role, data in (("logo", logo), ("product", product)):
+        if data is not None:
+            media[role] = (f"{role}.{formats[role]}", data, formats[role])
     page = render_page(
-        config_json=script_safe_json(config),
-        title=str(config.get("title") or "Campaign game"),
-        palette=palette,
-        tries=tries,
-        size=size,
-        buttons=buttons,
-        files={role: (name, fmt) for role, (name, _, fmt) in media.items()},
+        PageSpec(
+            config_json=script_safe_json(config),
+            title=str(config.get("title") or "Campaign game"),
+            palette=palette,
+            tries=tries,
+            kind=game_kind,
+            buttons=buttons,
+            files={role: Media(name, fmt, _size(data, fmt)) for role, (name, data, fmt) in media.items()},
+            question=str(config.get("question") or ""),
+            prize=str(config.get("prize") or ""),
+            cta=cta,
+        )
     )
     files = {name: data for name, data, _ in media.values()}
+    stored = {name for name, _, fmt in media.values() if fmt in _STORED_KINDS}
     files["index.html"] = page.encode("utf-8")
     files["config.json"] = config_json.encode("utf-8")
     files["manifest.json"] = bundle_manifest(files, title=str(config.get("title") or ""))
@@ -90,11 +111,33 @@ def build_game_zip(
     with zipfile.ZipFile(out, "w") as zf:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
             info.create_system = 3  # otherwise it records the building OS, and Windows and Linux bytes differ
             info.external_attr = 0o644 << 16
-            zf.writestr(info, files[name], compresslevel=6)
+            zf.writestr(info, files[name], compresslevel=None if name in stored else 6)
     return out.getvalue()
+
+
+def _size(data: bytes, fmt: str) -> tuple[int, int] | None:
+    """Pixels of an image or GIF (the page never shows it wider); None for a video (its element scales it)."""
+    if fmt not in _IMAGE_KINDS:
+        return None
+    with Image.open(io.BytesIO(data)) as img:
+        return img.size
+
+
+def _cta(config: dict[str, Any]) -> dict[str, str] | None:
+    cta = config.get("cta")
+    if cta is None:
+        return None
+    if (
+        not isinstance(cta, dict)
+        or not isinstance(cta.get("label"), str)
+        or not isinstance(cta.get("url"), str)
+        or not re.fullmatch(r"https?://[^\s<>\"']+", cta["url"])
+    ):
+        raise ValueError(f"config['cta']: expected {{'label': text, 'url': 'http(s)://...'}}, got {cta!r}")
+    return {"label": cta["label"], "url": cta["url"]}
 
 
 def bundle_manifest(files: dict[str, bytes], *, title: str) -> bytes:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw
 
 from pipeline.media.colors import RGB, parse_hex_color, scale, vertical_gradient
+from pipeline.media.fonts import draw_centered
 
 # Buttons are filled with this exact colour and nothing else in the image may match it, so segmentation can find
 # them from the pixels alone.
@@ -46,9 +47,16 @@ def button_layout(count: int, *, width: int, height: int) -> list[dict[str, int]
 
 
 def render_intro_image(
-    *, title: str, palette: list[str], buttons: list[str], width: int = 640, height: int = 360
+    *,
+    title: str,
+    palette: list[str],
+    buttons: list[str],
+    width: int = 640,
+    height: int = 360,
+    logo: bytes | None = None,
 ) -> bytes:
-    """A PNG: palette gradient background, a title band, and one key-coloured button per label."""
+    """A PNG: palette gradient background, a title band (the brand's logo at its left when given), and one
+    key-coloured button per label."""
     for name, value in (("width", width), ("height", height)):
         if not _MIN_SIDE <= value <= _MAX_SIDE:
             raise ValueError(f"{name}: must be in {_MIN_SIDE}..{_MAX_SIDE}, got {value}")
@@ -59,21 +67,33 @@ def render_intro_image(
     draw = ImageDraw.Draw(img)
     band_h = max(24, height // 5)
     draw.rectangle((0, 0, width - 1, band_h - 1), fill=scale(stops[0], 0.45))
-    title_font = ImageFont.load_default(size=max(10, band_h // 2))
-    _centered_text(draw, title, (0, 0, width, band_h), title_font, _TITLE_COLOR, padding=width // 20)
+    title_left = 0
+    if logo is not None:
+        title_left = _paste_logo(img, logo, band_h)
+    draw_centered(img, title, (title_left, 0, width, band_h), max(10, band_h // 2), _TITLE_COLOR, padding=width // 20)
     img = _remove_key_color(img)
 
     draw = ImageDraw.Draw(img)
     for box, label in zip(boxes, buttons, strict=True):
         x, y, w, h = box["x"], box["y"], box["width"], box["height"]
         draw.rectangle((x, y, x + w - 1, y + h - 1), fill=BUTTON_KEY_COLOR)
-        label_font = ImageFont.load_default(size=max(8, h // 2))
         # Padding keeps an unbroken ring of key colour around the label, so the button stays one region.
-        _centered_text(draw, label, (x, y, x + w, y + h), label_font, _LABEL_COLOR, padding=max(8, h // 4))
+        draw_centered(img, label, (x, y, x + w, y + h), max(8, h // 2), _LABEL_COLOR, padding=max(8, h // 4))
 
     out = io.BytesIO()
     img.save(out, format="PNG", optimize=False)
     return out.getvalue()
+
+
+def _paste_logo(img: Image.Image, logo: bytes, band_h: int) -> int:
+    """The logo fitted into the band's height at its left, on its own alpha; returns where the title may start."""
+    with Image.open(io.BytesIO(logo)) as opened:
+        mark = opened.convert("RGBA")
+    side = max(8, band_h - 2 * max(4, band_h // 8))
+    mark.thumbnail((side * 3, side), Image.Resampling.LANCZOS)
+    margin = max(4, band_h // 8)
+    img.paste(mark, (margin, (band_h - mark.height) // 2), mark)
+    return margin + mark.width
 
 
 def key_mask(img: Image.Image) -> Image.Image:
@@ -108,31 +128,3 @@ def _remove_key_color(img: Image.Image) -> Image.Image:
     r, g, b = img.split()
     g = Image.composite(Image.new("L", img.size, KEY_MAX_GREEN * 2), g, mask)
     return Image.merge("RGB", (r, g, b))
-
-
-def _centered_text(
-    draw: ImageDraw.ImageDraw,
-    text: str,
-    box: tuple[int, int, int, int],
-    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
-    fill: RGB,
-    *,
-    padding: int,
-) -> None:
-    left, top, right, bottom = box
-    fitted = _fit(draw, text, font, max(0, right - left - 2 * padding))
-    if not fitted:
-        return
-    draw.text(((left + right) / 2, (top + bottom) / 2), fitted, font=font, fill=fill, anchor="mm")
-
-
-def _fit(
-    draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_width: int
-) -> str:
-    """The text, shortened with an ellipsis until it fits in max_width pixels."""
-    text = " ".join(text.split())  # newlines or tabs would break the one-line layout
-    if draw.textlength(text, font=font) <= max_width:
-        return text
-    while text and draw.textlength(text + "…", font=font) > max_width:
-        text = text[:-1]
-    return text + "…" if text else ""

@@ -48,8 +48,16 @@ def segment_buttons(png: bytes) -> list[dict[str, int | str]]:
         if bbox is not None:
             boxes.append((region[0] + bbox[0], region[1] + bbox[1], bbox[2] - bbox[0], bbox[3] - bbox[1]))
 
+    # A key-coloured hole inside a label's letter ("D", "O") is part of its button, not a button of its own.
+    boxes = [b for b in boxes if not any(o is not b and _inside(b, o) for o in boxes)]
     boxes.sort(key=lambda b: (b[0], b[1]))
     return [{"index": i, "x": x, "y": y, "width": w, "height": h} for i, (x, y, w, h) in enumerate(boxes)]
+
+
+def _inside(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    x, y, w, h = inner
+    ox, oy, ow, oh = outer
+    return ox <= x and oy <= y and x + w <= ox + ow and y + h <= oy + oh
 
 
 def _flood(on: bytearray, start: int, grid_w: int, grid_h: int) -> tuple[int, tuple[int, int, int, int]]:

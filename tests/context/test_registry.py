@@ -55,10 +55,13 @@ def test_the_twelve_standard_types_are_registered_without_any_config() -> None:
     assert all(registry.is_valid_type(t) for t in STANDARD)
 
 
-def test_the_repo_config_adds_custom_asset_to_the_standard_types(registry: ReferenceTypeRegistry) -> None:
+def test_the_repo_config_adds_custom_asset_and_the_brand_images_to_the_standard_types(
+    registry: ReferenceTypeRegistry,
+) -> None:
     loaded = ReferenceTypeRegistry.from_config(REPO_CONFIG)
-    assert set(loaded.list_types()) == STANDARD | {"custom_asset"}
+    assert set(loaded.list_types()) == STANDARD | {"custom_asset", "brand_logo", "brand_product"}
     assert loaded.is_valid_type("custom_asset")
+    assert loaded.get_ref_name("brand_logo") == "brandLogoArtifactId"
     assert set(registry.list_types()) == set(loaded.list_types())
 
 

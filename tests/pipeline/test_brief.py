@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from context.service import CampaignContextService
-from pipeline.brief import PALETTES, prize_of, read_brief
+from pipeline.brief import PALETTES, choices_for, prize_of, read_brief, words_of
 from pipeline.errors import StepFailedError
 from pipeline.executor import StepExecutor
 from pipeline.graph import StepGraph
@@ -24,14 +24,14 @@ def test_the_brief_gives_title_palette_mood_tempo_and_buttons() -> None:
     assert summer.title == "Summer Spin & Win"
     assert summer.palette == PALETTES["summer"]
     assert (summer.mood, summer.tempo_bpm) == ("playful", 132)
-    assert summer.buttons == ["Spin red", "Spin gold", "Spin blue"]
+    assert (summer.kind, summer.buttons) == ("wheel", ["Red", "Gold", "Blue"])
     assert summer.prize == "summer discount"
 
     spooky = read_brief(HALLOWEEN)
     assert spooky.title == "Halloween Treasure Hunt"
     assert spooky.palette == PALETTES["halloween"]
     assert (spooky.mood, spooky.tempo_bpm) == ("dark", 80)  # "slow" takes 12 BPM off the mood's 92
-    assert spooky.buttons == ["Gold chest", "Iron chest", "Oak chest"]
+    assert (spooky.kind, spooky.buttons) == ("chests", ["Gold chest", "Iron chest", "Oak chest"])
     assert spooky.tries == 2
     assert spooky.prize == "free candy"
 
@@ -121,3 +121,40 @@ def test_a_winning_button_that_is_not_a_button_fails_the_plan_naming_the_param(
     ctx = fresh_context(service, {"brief": SUMMER, "steps": {"plan": {"winning_button": "Nope"}}})
     with pytest.raises(StepFailedError, match=r"params\.winning_button must be one of the labels"):
         executor.run(ctx, graph["plan"])
+
+
+GERMAN = "Backfreude 🥨 bei Müller: finde die Überraschung!"
+
+
+def test_words_of_any_script_stay_whole_and_pick_the_kind() -> None:
+    assert words_of("Dreh am Glücksrad!") == ["dreh", "am", "glücksrad"]
+    assert read_brief("Dreh am Glücksrad!").kind == "wheel"
+    german = read_brief(GERMAN)
+    assert german.title == "Backfreude 🥨 bei Müller"
+    assert (german.kind, german.buttons) == ("chests", ["Backfreude", "Müller", "Überraschung"])
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "buttons", "tries"),
+    [
+        (SUMMER, "wheel", ["Red", "Gold", "Blue"], 2),
+        (HALLOWEEN, "chests", ["Gold chest", "Iron chest", "Oak chest"], 2),
+        ("A scratch card for a free latte", "scratch", ["Ticket A", "Ticket B", "Ticket C"], 2),
+        ("Quiz: which flavour is new? Lemon, Berry or Mango.", "quiz", ["Lemon", "Berry", "Mango"], 1),
+        # Three tries named on two answers would make a game nobody loses: one fewer than the choices.
+        ("Quiz time: tea or coffee? Three tries.", "quiz", ["Tea", "Coffee"], 1),
+    ],
+)
+def test_the_brief_names_the_mechanic_its_choices_and_tries_below_them(
+    text: str, kind: str, buttons: list[str], tries: int
+) -> None:
+    reading = read_brief(text)
+    assert (reading.kind, reading.buttons, reading.tries) == (kind, buttons, tries)
+    assert reading.tries < len(reading.buttons)
+
+
+def test_a_kind_the_theme_is_not_played_as_gets_its_own_choices() -> None:
+    reading = read_brief(HALLOWEEN)
+    assert choices_for(reading, kind=None, buttons=None) == ("chests", ["Gold chest", "Iron chest", "Oak chest"])
+    assert choices_for(reading, kind="wheel", buttons=None) == ("wheel", ["Red", "Gold", "Blue"])
+    assert choices_for(reading, kind="wheel", buttons=["A", "B"]) == ("wheel", ["A", "B"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -66,7 +67,12 @@ def test_two_briefs_make_games_that_differ_in_every_visible_part(
     for name in ("intro.png", "intro_video.gif", "win_video.gif", "lose_video.gif", "bgm.wav", "index.html"):
         assert summer[name] != spooky[name], name
     labels = [[b["label"] for b in json.loads(f["config.json"])["buttons"]] for f in (summer, spooky)]
-    assert labels == [["Spin red", "Spin gold", "Spin blue"], ["Gold chest", "Iron chest", "Oak chest"]]
+    assert labels == [["Red", "Gold", "Blue"], ["Gold chest", "Iron chest", "Oak chest"]]
+    kinds = [json.loads(f["config.json"])["kind"] for f in (summer, spooky)]
+    assert kinds == ["wheel", "chests"]
+    assert (
+        'data-kind="wheel"' in summer["index.html"].decode() and 'data-kind="chests"' in spooky["index.html"].decode()
+    )
 
 
 def test_game_config_params_override_the_plan_tries_and_texts(
@@ -78,3 +84,15 @@ def test_game_config_params_override_the_plan_tries_and_texts(
     config = json.loads(_read(ctx, store, "gameConfigArtifactId"))
     assert config["rules"] == {"tries": 1}
     assert config["messages"] == {"win": "Yes!", "lose": "No."}
+
+
+def test_a_run_without_brand_images_hashes_its_steps_as_before(
+    executor: StepExecutor, graph: StepGraph, service: CampaignContextService
+) -> None:
+    # Optional reads that the run does not have are not part of the input hash: runs made before brand images
+    # existed are reused by an update, not re-executed.
+    ctx, _ = run_steps(executor, graph, fresh_context(service, {"brief": SUMMER}), only={"plan"})
+    spec = graph["intro_image"]
+    assert spec.optional_reads == ("brand_logo",)
+    without = dataclasses.replace(spec, optional_reads=())
+    assert executor.input_hash(ctx, spec)[0] == executor.input_hash(ctx, without)[0]

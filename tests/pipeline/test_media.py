@@ -13,7 +13,7 @@ import zipfile
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from pipeline.media import (
     build_game_zip,
@@ -27,6 +27,7 @@ from pipeline.media import (
     synth_bgm,
     synth_sfx,
 )
+from pipeline.media.fonts import runs
 
 PALETTE = ["#ff6b6b", "#4ecdc4", "#1a535c"]
 
@@ -259,15 +260,29 @@ def test_the_game_zip_holds_the_page_config_and_media(assets: dict[str, bytes]) 
         assert len(segment_buttons(assets["intro_png"])) == 2
         assert json.loads(zf.read("config.json")) == config
         assert all(info.date_time == (2020, 1, 1, 0, 0, 0) for info in zf.infolist())
-        assert all(info.compress_type == zipfile.ZIP_DEFLATED for info in zf.infolist())
+        # Images and GIFs are compressed already: stored as they are; text and WAV are deflated.
+        methods = {info.filename: info.compress_type for info in zf.infolist()}
+        assert {n for n, m in methods.items() if m == zipfile.ZIP_STORED} == {
+            "intro.png",
+            "intro_video.gif",
+            "win_video.gif",
+            "lose_video.gif",
+        }
+        assert {n for n, m in methods.items() if m == zipfile.ZIP_DEFLATED} == {
+            "bgm.wav",
+            "sfx.wav",
+            "index.html",
+            "config.json",
+            "manifest.json",
+        }
         page = zf.read("index.html").decode("utf-8")
     assert "Play" in page and "Skip" in page
-    for asset in ("intro.png", "intro_video.gif", "win_video.gif", "lose_video.gif", "bgm.wav", "sfx.wav"):
+    for asset in ("intro_video.gif", "win_video.gif", "lose_video.gif", "bgm.wav", "sfx.wav"):
         assert f'"{asset}"' in page
     inline = re.search(r'<script type="application/json" id="game-config">(.*?)</script>', page, re.S)
     assert inline is not None
     assert json.loads(inline.group(1)) == config
-    assert page.count('class="hotspot"') == 2
+    assert page.count('class="choice"') == 2
 
 
 def test_the_game_zip_is_byte_identical_for_the_same_inputs(assets: dict[str, bytes]) -> None:
@@ -284,7 +299,7 @@ def test_a_label_that_closes_the_script_tag_is_escaped(assets: dict[str, bytes])
         page = zf.read("index.html").decode("utf-8")
     assert hostile not in page
     assert "<b>" not in page
-    assert "&lt;/script&gt;&lt;b&gt;" in page  # the hotspot's text
+    assert "&lt;/script&gt;&lt;b&gt;" in page  # the choice's text
     inline = re.search(r'<script type="application/json" id="game-config">(.*?)</script>', page, re.S)
     assert inline is not None
     assert json.loads(inline.group(1))["buttons"][0]["label"] == hostile
@@ -338,12 +353,20 @@ def test_the_page_carries_the_hooks_tries_and_palette_of_the_config(assets: dict
     config["palette"] = ["#102030", "#405060", "#708090"]
     with zipfile.ZipFile(io.BytesIO(build_game_zip(config=config, **assets))) as zf:
         page = zf.read("index.html").decode("utf-8")
-    assert '<html lang="en" data-state="playing" data-tries-left="2">' in page
+    assert '<html lang="en" data-state="playing" data-tries-left="2" data-kind="chests">' in page
+    assert '<main id="game" class="kind-chests">' in page
     # An explicit id is kept; without one a button is known by its index.
     assert re.findall(r'data-button-id="([^"]+)"', page) == ["0", "skip-it", "2"]
     assert "--dark:#102030;--accent:#405060;--light:#708090" in page
-    assert '<img id="win-video" src="win_video.gif" alt="You win" hidden>' in page
-    assert '<img id="lose-video" src="lose_video.gif" alt="You lose" hidden>' in page
+    # A GIF is never shown wider than it was drawn (the test GIFs are 320 px wide).
+    assert (
+        '<img id="win-video" class="outcome-media" src="win_video.gif" alt="You win" style="width:320px" hidden>'
+        in page
+    )
+    assert (
+        '<img id="lose-video" class="outcome-media" src="lose_video.gif" alt="You lose" style="width:320px" hidden>'
+        in page
+    )
     assert "fetch(" not in page  # file:// pages may not fetch; everything is a relative src
 
 
@@ -354,7 +377,10 @@ def test_a_real_video_is_played_by_a_video_element(assets: dict[str, bytes]) -> 
     with zipfile.ZipFile(io.BytesIO(bundle)) as zf:
         page = zf.read("index.html").decode("utf-8")
         assert zf.read("win_video.mp4") == mp4
-    assert '<video id="win-video" src="win_video.mp4" muted loop playsinline preload="auto" hidden></video>' in page
+    assert (
+        '<video id="win-video" class="outcome-media" src="win_video.mp4" muted loop playsinline preload="auto" hidden>'
+        "</video>"
+    ) in page
 
 
 @pytest.mark.parametrize(
@@ -381,3 +407,33 @@ def test_a_game_nobody_can_win_or_with_clashing_ids_is_refused(assets: dict[str,
     config["buttons"][1]["id"] = "0"
     with pytest.raises(ValueError, match=r"config\['buttons'\]\[1\]\['id'\]"):
         build_game_zip(config=config, **assets)
+
+
+# Text in every script
+
+
+def test_each_character_is_drawn_by_a_font_that_has_it_and_none_as_a_box() -> None:
+    text = "Glück 🥨 Привет Ωmega"
+    pieces = runs(text)
+    assert "".join(run for _, run in pieces) == text  # nothing lost
+    assert all(face is not None and all(face.has(c) for c in run if c != "\u200d") for face, run in pieces)
+    emoji = [face for face, run in pieces if run == "🥨"]
+    assert emoji and emoji[0] is not None and emoji[0].bitmap  # the colour emoji font, not a text font's box
+    # A character no installed font has is left out rather than drawn as a box.
+    assert "".join(run for _, run in runs("a\U000f0000b")) == "ab"
+
+
+def _saturated(png: bytes, box: tuple[int, int, int, int]) -> int:
+    _, s, v = Image.open(io.BytesIO(png)).convert("HSV").crop(box).split()
+    both = ImageChops.multiply(s.point(lambda x: 255 if x > 120 else 0), v.point(lambda x: 255 if x > 120 else 0))
+    return int(sum(both.histogram()[255:]))
+
+
+def test_umlauts_and_emoji_are_drawn_into_the_intro_image() -> None:
+    plain = render_intro_image(title="Backfreude bei Muller", palette=PALETTE, buttons=["Gluck", "Pech"])
+    german = render_intro_image(title="Backfreude 🥨 bei Müller", palette=PALETTE, buttons=["Glück 🍀", "Pech"])
+    # The title is white text on a plain band: the emoji brings its colours into it.
+    assert _saturated(german, (0, 0, 640, 72)) > _saturated(plain, (0, 0, 640, 72)) + 100
+    # Umlauts change the drawn label; the emoji keeps the button one segmented region.
+    assert len(segment_buttons(german)) == 2
+    assert Image.open(io.BytesIO(german)).crop((0, 0, 640, 72)) != Image.open(io.BytesIO(plain)).crop((0, 0, 640, 72))

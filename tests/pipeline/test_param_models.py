@@ -37,7 +37,7 @@ def test_every_default_step_declares_its_params() -> None:
 def test_the_documented_payloads_are_valid() -> None:
     assert paths({}) == {}
     assert paths({"brief": "Spin", "steps": {"plan": {"buttons": ["Spin", "Skip"]}, "bgm": {"tempo_bpm": 124}}}) == {}
-    assert paths({"steps": {"bgm": {"mood": "calm", "seconds": 2}, "game_config": {"tries": 3}}}) == {}
+    assert paths({"steps": {"bgm": {"mood": "calm", "seconds": 2}, "game_config": {"tries": 1}}}) == {}
 
 
 def test_a_wrong_type_names_its_json_path_and_what_was_given() -> None:

@@ -75,9 +75,10 @@ try {
   assert.ok(validate.context(row.context), JSON.stringify(validate.context.errors));
   assert.equal(await readContext(pgUrl, crypto.randomUUID(), runId), undefined);
 
-  // 4. An input hash recomputed in JavaScript equals the stored one (plan reads the brief and its own params).
+  // 4. An input hash recomputed in JavaScript equals the stored one (plan reads the brief and its own params;
+  // its version is pipeline.steps.DEFAULT_VERSIONS["plan"]).
   const planParams = { ...(request.payload.steps.plan ?? {}), brief: request.payload.brief };
-  assert.equal(inputHash("plan", "1", planParams, {}), row.context.computed.inputHashesByStep.plan);
+  assert.equal(inputHash("plan", "2", planParams, {}), row.context.computed.inputHashesByStep.plan);
 
   // 5. PostgreSQL NOTIFY carried the same transitions.
   const mine = notified.filter((e) => e.runId === runId);
