@@ -125,14 +125,16 @@ def test_runs_waiting_behind_a_backlog_of_slow_steps_are_waiting_not_lost_and_gc
     deployment_factory: Any, pg_sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     # 6 runs x 3 video steps x 1 s on the one media slot: the last video step waits ~18 s, several leases. With
-    # CAMPAIGN_MAX_SWEEPS=1, a wait mistaken for a lost step would take the run over (epoch 2) and a second one
-    # would fail it.
+    # CAMPAIGN_MAX_SWEEPS=1, a wait (or a long step) mistaken for a lost one would take the run over (epoch 2) and
+    # a second time would fail it.
     deployment = deployment_factory(CAMPAIGN_MAX_SWEEPS="1")
     tenant = uuid.uuid4()
     slow = {step: {"sleep_s": 1.0} for step in VIDEO_STEPS}
     run_ids = [deployment.start(tenant, slow) for _ in range(6)]
+    # And one step that runs for 2.5 leases: only its heartbeat holds its run meanwhile.
+    run_ids.append(deployment.start(tenant, {"bgm": {"sleep_s": 2.5 * LEASE_S}}))
 
-    runs = wait_until_ended(pg_sessions, run_ids, timeout_s=6 * 3 * 1.0 * 4 + 60)
+    runs = wait_until_ended(pg_sessions, run_ids, timeout_s=6 * 3 * 1.0 * 4 + 2.5 * LEASE_S + 60)
 
     _assert_all_completed_with_their_own_twelve_results(pg_sessions, runs)
     assert {r.epoch for r in runs} == {1}  # never taken over: waiting in a consumed queue is not a fault
