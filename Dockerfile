@@ -1,6 +1,10 @@
-# The campaign backend image: one image for the worker, the one-shot migration and Flower.
+# The campaign backend image: one image for the workers, beat, the one-shot migration and Flower.
 #   docker build -t campaign-pipeline .
-FROM python:3.11-slim
+# BASE_IMAGE and PIP_INSTALL_OPTIONS exist for docker/compose-check, which builds the same image offline from a
+# Debian root filesystem and wheels built on the host (docker/wheels/); users keep the defaults.
+ARG BASE_IMAGE=python:3.11.11-slim-bookworm
+FROM ${BASE_IMAGE}
+ARG PIP_INSTALL_OPTIONS=""
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -9,12 +13,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     # The code finds alembic.ini, alembic/ and config/artifact-types.json beside its packages
     # (context/migrations.py, context/settings.py), so it must be imported from /app, not from
     # site-packages: PYTHONPATH puts /app first. `pip install .` still brings the dependencies
-    # and the `campaign` command.
-    PYTHONPATH=/app
+    # and the `campaign` command, into a virtual environment (Debian's own Python refuses system installs).
+    PYTHONPATH=/app \
+    PATH=/opt/campaign/bin:$PATH
 
 WORKDIR /app
 
 # Dependencies first, so a code-only change does not reinstall them.
+COPY docker/wheels/ /wheels/
 COPY pyproject.toml README.md ./
 COPY context/ context/
 COPY pipeline/ pipeline/
@@ -24,14 +30,17 @@ COPY cli/ cli/
 COPY alembic.ini ./
 COPY alembic/ alembic/
 COPY config/ config/
-RUN pip install . && python -c "import celery, flower, psycopg, sqlalchemy"
+RUN python3 -m venv /opt/campaign \
+    && pip install ${PIP_INSTALL_OPTIONS} . \
+    && rm -rf /wheels build *.egg-info \
+    && python3 -c "import celery, flower, psycopg, sqlalchemy"
 
-# A non-root user; the artifact directory exists and is theirs, so a named volume mounted
-# there starts out owned by them (Docker copies the image directory's ownership into an empty volume).
+# A non-root user. It owns the artifact directory (a named volume mounted there starts out owned by them) and
+# /app/var, where `campaign beat` keeps its schedule: everything else under /app stays read-only to it.
 RUN groupadd --system --gid 10001 campaign \
     && useradd --system --uid 10001 --gid campaign --home-dir /app --shell /usr/sbin/nologin campaign \
-    && mkdir -p /var/lib/campaign/artifacts \
-    && chown -R campaign:campaign /var/lib/campaign
+    && mkdir -p /var/lib/campaign/artifacts /app/var \
+    && chown -R campaign:campaign /var/lib/campaign /app/var
 USER campaign
 
 ENV CAMPAIGN_ARTIFACT_ROOT=/var/lib/campaign/artifacts

@@ -1,0 +1,291 @@
+"""The checks docker/compose-check runs against the stack it brought up (Python's standard library only).
+
+Each check prints one line, PASS or FAIL with what it saw; the exit status is the number of failures (capped).
+The stack's coordinates come from the environment compose-check exports (project name, ports, secrets folder).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = os.environ["COMPOSE_CHECK_PROJECT"]
+SECRETS = Path(os.environ["SECRETS_DIR"])
+FLOWER = f"http://127.0.0.1:{os.environ['FLOWER_PORT']}"
+COMPOSE = ["docker-compose", "--ansi", "never", "-p", PROJECT, "-f", "docker-compose.yml", "-f",
+           "docker/compose.standin.yml"]  # fmt: skip
+HOST2 = [*COMPOSE[:4], f"{PROJECT}host2", *COMPOSE[5:], "-f", "docker/compose.host2.yml"]
+APP_SERVICES = ("intake", "worker", "media-worker", "beat", "flower")
+HEALTHY_WITHIN_S = 240  # first start: PostgreSQL initialises, migrations run, workers come up
+RUN_WITHIN_S = 240  # one campaign run of the offline generators, started to completed
+
+failures: list[str] = []
+state: dict[str, str] = {}
+
+
+def sh(*args: str, check: bool = True, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:6])}... exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
+    return proc.stdout
+
+
+def containers(project: str = PROJECT, all_: bool = False) -> dict[str, list[str]]:
+    """service name -> container ids of the project (running ones unless all_)."""
+    out = sh("docker", "ps", *(["-a"] if all_ else []), "--filter", f"label=com.docker.compose.project={project}",
+             "--format", '{{.ID}} {{.Label "com.docker.compose.service"}}')  # fmt: skip
+    found: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        cid, _, service = line.partition(" ")
+        found.setdefault(service, []).append(cid)
+    return found
+
+
+def one(service: str) -> str:
+    ids = containers().get(service, [])
+    assert len(ids) == 1, f"{len(ids)} running containers of {service}"
+    return ids[0]
+
+
+def inspect(cid: str, template: str) -> str:
+    return sh("docker", "inspect", "-f", template, cid).strip()
+
+
+def health(cid: str) -> str:
+    return inspect(cid, "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}")
+
+
+def logs(cid: str) -> str:
+    proc = subprocess.run(["docker", "logs", cid], capture_output=True, text=True, timeout=60)
+    return proc.stdout + proc.stderr
+
+
+def secret(name: str) -> str:
+    return (SECRETS / name).read_text(encoding="utf-8").strip()
+
+
+def flower(path: str, method: str = "GET", auth: str | None = None) -> tuple[int, bytes]:
+    headers = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()} if auth else {}
+    request = urllib.request.Request(
+        FLOWER + path, method=method, headers=headers, data=b"" if method == "POST" else None
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def check(name: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
+    def wrap(fn: Callable[[], str]) -> Callable[[], str]:
+        CHECKS.append((name, fn))
+        return fn
+
+    return wrap
+
+
+CHECKS: list[tuple[str, Callable[[], str]]] = []
+
+
+@check("every service healthy (beat included)")
+def all_healthy() -> str:
+    deadline = time.monotonic() + HEALTHY_WITHIN_S
+    while True:
+        running = containers()
+        states = {s: [health(c) for c in ids] for s, ids in running.items()}
+        expected = {"postgres", "redis", "minio", *APP_SERVICES}
+        if expected <= set(states) and all(h == "healthy" for s in expected for h in states[s]):
+            return f"healthy: {', '.join(sorted(expected))}"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not all healthy after {HEALTHY_WITHIN_S} s: {states}")
+        time.sleep(2)
+
+
+@check("migrations applied once, by the one-shot migrate container")
+def migrations_once() -> str:
+    migrate = containers(all_=True).get("migrate", [])
+    assert len(migrate) == 1, f"{len(migrate)} migrate containers"
+    assert inspect(migrate[0], "{{.State.Status}} {{.State.ExitCode}}") == "exited 0"
+    versions = sh("docker", "exec", one("postgres"), "psql", "-U", "postgres", "-d", "campaign", "-tAc",
+                  "SELECT version_num FROM alembic_version").split()  # fmt: skip
+    assert len(versions) == 1, versions
+    return f"alembic_version {versions[0]}"
+
+
+@check("Redis: AOF on, maxmemory set, never evicts")
+def redis_config() -> str:
+    redis = one("redis")
+    got = {k: sh("docker", "exec", redis, "redis-cli", "config", "get", k).split()[1]
+           for k in ("maxmemory", "maxmemory-policy", "appendonly")}  # fmt: skip
+    assert int(got["maxmemory"]) > 0 and got["maxmemory-policy"] == "noeviction" and got["appendonly"] == "yes", got
+    return json.dumps(got)
+
+
+@check("a celery-node client starts a run as the README does; it completes; its context validates; reader is read-only")
+def node_client_run() -> str:
+    node_dir = ROOT / "clients" / "node"
+    if not (node_dir / "node_modules").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=node_dir, check=True,
+                       timeout=300)  # fmt: skip
+    redis = f"redis://127.0.0.1:{os.environ['REDIS_PORT']}"
+    reader = (
+        f"postgresql://campaign_reader:{secret('reader_db_password')}@127.0.0.1:{os.environ['POSTGRES_PORT']}/campaign"
+    )
+    env = {**os.environ, "CAMPAIGN_BROKER_URL": f"{redis}/0", "CAMPAIGN_RESULT_BACKEND": f"{redis}/1",
+           "CAMPAIGN_READER_PG_URL": reader, "RUN_DEADLINE_MS": str(RUN_WITHIN_S * 1000)}  # fmt: skip
+    out = sh("node", "clients/node/test/compose-start.mjs", env=env, timeout=RUN_WITHIN_S + 60)
+    result = json.loads(out.strip().splitlines()[-1])
+    state.update(run_id=result["runId"], tenant_id=result["tenantId"])
+    return f"run {result['runId']} {result['status']}; reader UPDATE: {result['updateRefused']}"
+
+
+def step_records(run_id: str, tenant_id: str) -> list[dict[str, object]]:
+    out = sh("docker", "exec", one("intake"), "campaign", "show", run_id, "--tenant", tenant_id, "--json", "--steps")
+    records = json.loads(out)
+    assert isinstance(records, list)
+    return records
+
+
+@check("video steps ran on the media worker only, the other steps on the step worker")
+def media_only() -> str:
+    records = step_records(state["run_id"], state["tenant_id"])
+    media_host = inspect(one("media-worker"), "{{.Config.Hostname}}")
+    worker_host = inspect(one("worker"), "{{.Config.Hostname}}")
+    videos = [r for r in records if r.get("queue") == "media"]
+    others = [r for r in records if r.get("queue") == "campaign" and r.get("outcome") == "executed"]
+    assert videos, records
+    assert all(media_host in str(r["hostname"]) for r in videos), videos
+    assert all(worker_host in str(r["hostname"]) for r in others), others
+    return f"{len(videos)} video steps on {media_host}, {len(others)} others on {worker_host}"
+
+
+@check("an update re-runs only what changed")
+def update_reruns_changed() -> str:
+    run_id, tenant_id = state["run_id"], state["tenant_id"]
+    intake = one("intake")
+    payload = '{"steps": {"bgm": {"mood": "epic", "tempo_bpm": 120}}}'
+    sh("docker", "exec", intake, "sh", "-c", f"printf '%s' '{payload}' > /tmp/update.json")
+    out = sh("docker", "exec", intake, "campaign", "update", "--from", run_id, "--payload", "/tmp/update.json",
+             "--tenant", tenant_id, "--wait", "--timeout", str(RUN_WITHIN_S), timeout=RUN_WITHIN_S + 30)  # fmt: skip
+    new_id = next(w for w in out.split() if len(w) == 36 and w.count("-") == 4 and w != run_id)
+    records = step_records(new_id, tenant_id)
+    executed = sorted(str(r["stepId"]) for r in records if r.get("outcome") == "executed")
+    reused = [r for r in records if r.get("outcome") == "reused"]
+    assert "bgm" in executed and reused, records
+    assert "plan" not in executed, executed
+    return f"update {new_id}: executed {executed}, reused {len(reused)}"
+
+
+@check("beat runs as uid 10001, its schedule is in /app/var, its sweeps are logged")
+def beat_non_root() -> str:
+    beat = one("beat")
+    uid = sh("docker", "exec", beat, "id", "-u").strip()
+    assert uid == "10001", uid
+    deadline = time.monotonic() + 3 * float(os.environ.get("CAMPAIGN_SWEEP_INTERVAL_S", "30")) + 10
+    while "campaign.sweep" not in (text := logs(beat)):
+        assert time.monotonic() < deadline, text[-1500:]
+        time.sleep(1)
+    sent = sum("Sending due task" in line and "campaign.sweep" in line for line in text.splitlines())
+    swept = logs(one("intake")).count("campaign.sweep")
+    assert swept, "no sweep reached the intake worker"
+    return f"uid {uid}; sweeps sent (logged): {sent}; intake log mentions campaign.sweep {swept} times"
+
+
+@check("Flower: 401 without auth on every path; read API with auth; control calls refused (read-only)")
+def flower_read_only() -> str:
+    auth = secret("flower_basic_auth")
+    for path in ("/", "/workers", "/metrics", "/healthcheck", "/api/workers", "/api/tasks", "/nope"):
+        status, _ = flower(path)
+        assert status == 401, f"{path} answered {status} without auth"
+    assert flower("/metrics", auth=auth)[0] == 200
+    status, body = flower("/api/workers?status=1", auth=auth)
+    assert status == 200, status
+    nodes = sorted(json.loads(body))
+    refused = {}
+    control = (
+        f"/api/worker/shutdown/{nodes[0]}",
+        f"/api/worker/pool/shrink/{nodes[0]}",
+        "/api/task/async-apply/campaign.start_run",
+        "/api/task/send-task/campaign.start_run",
+        "/api/task/revoke/x",
+    )
+    for path in control:
+        refused[path] = flower(path, method="POST", auth=auth)[0]
+    assert set(refused.values()) == {403}, refused
+    time.sleep(1)
+    assert health(one("worker")) == "healthy"
+    return f"nodes {nodes}; POST answers {sorted(set(refused.values()))}"
+
+
+@check("a presigned link, signed for the public endpoint, returns the artifact's bytes outside the network")
+def presigned_link() -> str:
+    out = sh(*COMPOSE, "run", "--rm", "-T", "links", state["run_id"], "--tenant", state["tenant_id"],
+             env={**os.environ, "COMPOSE_PROFILES": "tools"})  # fmt: skip
+    links = [line.split("\t", 1)[1].strip() for line in out.splitlines() if "\thttp" in line]
+    assert links, out[-1500:]
+    public = f"http://127.0.0.1:{os.environ['S3_PORT']}/"
+    assert all(link.startswith(public) for link in links), links[:2]
+    with urllib.request.urlopen(links[0], timeout=10) as response:
+        data = response.read()
+    digest = hashlib.sha256(data).hexdigest()
+    context = json.loads(sh("docker", "exec", one("intake"), "campaign", "show", state["run_id"], "--tenant",
+                            state["tenant_id"], "--json"))  # fmt: skip
+    hashes = json.dumps(context.get("artifacts", {}))
+    assert digest in hashes, f"sha256 {digest} of the fetched bytes is not an artifact hash of the run"
+    return f"{len(links)} links at {public}; first: {len(data)} bytes, sha256 {digest[:12]}... matches"
+
+
+@check("a second host (profiles worker,media) starts workers only, which join the first host's cluster")
+def second_host() -> str:
+    env = {**os.environ, "COMPOSE_PROFILES": "worker,media", "FIRST_HOST_NETWORK": f"{PROJECT}_default"}
+    sh(*HOST2, "up", "-d", "--no-build", env=env, timeout=180)
+    started = containers(f"{PROJECT}host2")
+    assert set(started) == {"worker", "media-worker"}, started
+    hosts = {inspect(c, "{{.Config.Hostname}}") for ids in started.values() for c in ids}
+    deadline = time.monotonic() + 90
+    while True:
+        out = sh("docker", "exec", one("intake"), "celery", "-A", "tasks.app", "inspect", "ping", "--timeout", "5",
+                 check=False)  # fmt: skip
+        if all(h in out for h in hosts):
+            return f"host 2 runs {sorted(started)}; its nodes answer the first host's ping: {sorted(hosts)}"
+        assert time.monotonic() < deadline, out[-1500:]
+        time.sleep(2)
+
+
+def main() -> int:
+    started = time.monotonic()
+    for name, fn in CHECKS:
+        t0 = time.monotonic()
+        try:
+            detail = fn()
+        except Exception as e:
+            failures.append(name)
+            detail = f"{type(e).__name__}: {e}"
+            if not isinstance(e, AssertionError | RuntimeError):
+                traceback.print_exc()
+        status = "FAIL" if failures and failures[-1] == name else "PASS"
+        print(f"{status} {name} ({time.monotonic() - t0:.1f} s): {detail}", flush=True)
+        if status == "FAIL" and name in ("every service healthy (beat included)",):
+            break  # nothing else can pass
+    if failures:
+        for service in ("migrate", *APP_SERVICES):
+            for cid in containers(all_=True).get(service, []):
+                tail = "\n".join(logs(cid).splitlines()[-30:])
+                print(f"--- {service} {cid} (last lines)\n{tail}", flush=True)
+    print(f"{len(CHECKS) - len(failures)}/{len(CHECKS)} checks passed in {time.monotonic() - started:.0f} s")
+    return min(len(failures), 100)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
