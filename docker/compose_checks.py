@@ -170,6 +170,15 @@ def media_only() -> str:
     return f"{len(videos)} video steps on {media_host}, {len(others)} others on {worker_host}"
 
 
+@check("the bgm step was served by the HTTP generation service in its own container (CAMPAIGN_SERVICES)")
+def generation_service() -> str:
+    records = {r["stepId"]: r for r in step_records(state["run_id"], state["tenant_id"])}
+    assert records["bgm"]["outcome"] == "executed", records["bgm"]
+    served = [line for line in logs(one("genservice")).splitlines() if '"POST /generate' in line and " 200 " in line]
+    assert served, logs(one("genservice"))[-1500:]
+    return f"bgm executed; the service answered {len(served)} POST /generate with 200"
+
+
 @check("an update re-runs only what changed")
 def update_reruns_changed() -> str:
     run_id, tenant_id = state["run_id"], state["tenant_id"]
