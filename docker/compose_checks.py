@@ -107,8 +107,8 @@ def all_healthy() -> str:
         expected = {"postgres", "redis", "minio", *APP_SERVICES}
         if expected <= set(states) and all(h == "healthy" for s in expected for h in states[s]):
             return f"healthy: {', '.join(sorted(expected))}"
-        unhealthy = sorted(s for s in expected & set(states) if "unhealthy" in states[s])
-        assert not unhealthy, f"unhealthy: {unhealthy}: {states}"  # its retries are spent: no need to wait on
+        # No early exit on "unhealthy": a worker started before the migrations stops and is restarted, and Docker
+        # may show the restarting container as unhealthy for a moment.
         if time.monotonic() > deadline:
             raise AssertionError(f"not all healthy after {HEALTHY_WITHIN_S} s: {states}")
         time.sleep(2)
