@@ -438,7 +438,7 @@ def beat() -> None:
     if settings.embedded:
         raise fail("no broker configured: set CAMPAIGN_BROKER_URL (e.g. redis://127.0.0.1:6379/0)", EXIT_BAD_INPUT)
     Path("var").mkdir(exist_ok=True)
-    app.start(["beat", "-s", "var/celerybeat-schedule"])
+    app.start(["beat", "-s", "var/celerybeat-schedule", "-l", "INFO"])  # INFO: each sweep sent is logged
 
 
 @cli.command("api")
@@ -508,9 +508,15 @@ def check_settings() -> None:
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
+    from context.settings import SecretFileError
+
     try:
         settings_now()
-    except SettingsError as e:  # a JSON-valued variable that is not JSON
+    except SettingsError as e:
+        if isinstance(e.__cause__, SecretFileError):  # CAMPAIGN_X_FILE names a missing or unreadable file
+            err.print(f"[red]error:[/] {e.__cause__}", highlight=False, soft_wrap=True)
+            raise SystemExit(EXIT_BAD_INPUT) from None
+        # otherwise a JSON-valued variable that is not JSON
         field = re.search(r'field "(\w+)"', str(e))
         name = f"CAMPAIGN_{field.group(1).upper()}" if field else "a CAMPAIGN_* variable"
         err.print(f"[red]error:[/] {name}: not valid JSON (expected an object, e.g. {{}})", highlight=False)

@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from context.assets import config_dir
 from context.db import Timeouts, unsupported_database
@@ -23,6 +24,28 @@ DATABASE_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
 BROKER_SCHEMES = ("redis", "rediss", "memory")  # memory: Celery's in-process broker, as the embedded mode uses
 # The tenant that embedded-mode commands act as when none is given.
 LOCAL_TENANT = uuid.UUID("00000000-0000-4000-8000-000000000001")
+
+
+class SecretFileError(ValueError):
+    """A CAMPAIGN_*_FILE variable names a file that cannot be read."""
+
+
+class FileSettingsSource(EnvSettingsSource):
+    """`CAMPAIGN_<NAME>_FILE=/run/secrets/x`: the setting's value is that file's text (Docker secrets), not the env.
+
+    Below the plain variables: a value given directly wins. A named file that cannot be read is an error naming it.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        env_name = f"{self.env_prefix}{field_name}_file"
+        path = self.env_vars.get(env_name.lower() if not self.case_sensitive else env_name)
+        if not path:
+            return None, field_name, False
+        try:
+            text = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise SecretFileError(f"{env_name.upper()}: cannot read {path}: {e.strerror}") from None
+        return text, field_name, self.field_is_complex(field)
 
 
 class Settings(BaseSettings):
@@ -74,6 +97,17 @@ class Settings(BaseSettings):
     step_versions: dict[str, str] = Field(default_factory=dict)
     # step id -> HTTP generation service (pipeline.service_generator.ServiceConfig as JSON)
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, FileSettingsSource(settings_cls), dotenv_settings, file_secret_settings
 
     @field_validator("database_url")
     @classmethod

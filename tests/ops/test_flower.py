@@ -64,7 +64,7 @@ def answers(flower: Flower) -> bool:
     if flower.proc.poll() is not None:
         raise RuntimeError(f"flower exited with {flower.proc.returncode}; log: {flower.log_text()}")
     try:
-        return get(f"{flower.url}/healthcheck", auth=None, timeout_s=1)[0] == 200
+        return get(f"{flower.url}/healthcheck", timeout_s=1)[0] == 200
     except OSError:
         return False
 
@@ -86,12 +86,14 @@ def flower(
     celery_client: Celery,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Flower]:
-    """Flower on a free localhost port, with basic auth, watching the session worker's Redis database."""
+    """The read-only Flower (as compose runs it) on a free localhost port, watching the session worker's Redis db."""
     port = free_port()
     env = {k: v for k, v in worker_env(app_pg_url, redis_url, artifact_root).items() if not k.startswith("FLOWER_")}
+    auth_file = tmp_path_factory.mktemp("secrets") / "flower_basic_auth"
+    auth_file.write_text(f"{USER}:{PASSWORD}\n", encoding="utf-8")
+    env["FLOWER_BASIC_AUTH_FILE"] = str(auth_file)  # a Docker secret's file, as compose mounts it
     log_path = tmp_path_factory.mktemp("logs") / "flower.log"
-    cmd = [sys.executable, "-m", "celery", "-A", "tasks.app", "flower",
-           "--address=127.0.0.1", f"--port={port}", f"--basic-auth={USER}:{PASSWORD}"]  # fmt: skip
+    cmd = [sys.executable, "-m", "cli.flower_readonly", "--address=127.0.0.1", f"--port={port}"]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     running = Flower(f"http://127.0.0.1:{port}", proc, log_path)
@@ -168,6 +170,35 @@ def test_flower_shows_every_task_of_a_campaign_run_as_succeeded(
 def test_flower_refuses_api_requests_without_the_right_credentials(
     flower: Flower, auth: tuple[str, str] | None
 ) -> None:
-    for path in ("/api/tasks", "/api/workers", "/"):
+    for path in ("/api/tasks", "/api/workers", "/", "/metrics", "/healthcheck", "/static/css/flower.css", "/nope"):
         status, _ = get(f"{flower.url}{path}", auth=auth)
         assert status == 401, path
+
+
+def post(url: str, body: bytes = b"{}") -> int:
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_flower_is_read_only_even_for_its_users_no_task_sent_no_worker_stopped(
+    flower: Flower, celery_client: Celery
+) -> None:
+    status, body = get(f"{flower.url}/api/workers?status=1")
+    assert status == 200
+    nodes = list(json.loads(body))
+    assert nodes
+    tenant, run_id = uuid.uuid4(), uuid.uuid4()
+    start = json.dumps({"args": [{"tenantId": str(tenant), "runId": str(run_id), "payload": {"brief": "x"}}]})
+    calls = [f"/api/worker/shutdown/{nodes[0]}", f"/api/worker/pool/shrink/{nodes[0]}",
+             "/api/task/async-apply/campaign.start_run", "/api/task/send-task/campaign.start_run",
+             "/api/task/revoke/0", "/api/task/rate-limit/campaign.plan"]  # fmt: skip
+    assert {call: post(f"{flower.url}{call}", start.encode()) for call in calls} == dict.fromkeys(calls, 403)
+    assert get(f"{flower.url}/metrics")[0] == 200  # reading stays open to its users
+    # The worker still answers, and the refused start never reached it.
+    assert celery_client.control.ping(destination=[nodes[0]], timeout=5)
+    assert not any(str(run_id) in str(task.get("args")) for task in tasks_seen(flower).values())

@@ -14,6 +14,8 @@ const env = (name) => {
   return value;
 };
 const redisUrl = env("CAMPAIGN_BROKER_URL");
+// Start results come back through the result backend, its own URL (compose keeps results in Redis db 1).
+const resultBackendUrl = process.env.CAMPAIGN_RESULT_BACKEND || redisUrl;
 const pgUrl = env("CAMPAIGN_PG_URL");
 const eventsQueue = env("CAMPAIGN_EVENTS_QUEUE");
 const schemaDir = process.env.CAMPAIGN_SCHEMA_DIR ?? fileURLToPath(new URL("../../../docs/schema", import.meta.url));
@@ -26,7 +28,7 @@ function within(ms, what, promise) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-const client = celery.createClient(redisUrl, redisUrl);
+const client = celery.createClient(redisUrl, resultBackendUrl);
 const worker = celery.createWorker(redisUrl, redisUrl, eventsQueue);
 const events = [];
 let completed;
