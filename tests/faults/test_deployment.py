@@ -22,8 +22,12 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from context.registry import ReferenceTypeRegistry
 from context.runs import Run
-from pipeline.steps import DEFAULT_GRAPH
+from context.service import CampaignContextService
+from pipeline.graph import StepGraph
+from pipeline.launch import RunRequest, prepare_run
+from pipeline.steps import DEFAULT_GRAPH, default_steps
 from tests.faults.conftest import RedisServer
 from tests.proxy import TcpProxy
 from tests.services import wait_for
@@ -323,3 +327,22 @@ def test_a_redelivered_step_whose_result_is_recorded_never_calls_its_generator_a
     assert run.status == "completed", run.error
     paid = calls.read_text().split()
     assert sorted(paid) == sorted(step for step, _ in DEFAULT_GRAPH)  # each generator exactly once
+
+
+def test_a_submitted_run_whose_start_message_was_lost_is_admitted_by_the_sweeper(
+    deployment_factory: Any,
+    owner_sessions: sessionmaker[Session],
+    pg_sessions: sessionmaker[Session],
+    registry: ReferenceTypeRegistry,
+) -> None:
+    deployment = deployment_factory()
+    request = RunRequest(tenant_id=uuid.uuid4(), payload={"brief": "a start lost with Redis"})
+    # What tasks.client.submit (the CLI, the API) does before sending the start: the row, queued. The message is
+    # then lost (Redis died before a worker took it): nothing but the row is left.
+    service = CampaignContextService(registry, sessions=owner_sessions)
+    prepare_run(request, service=service, sessions=owner_sessions, graph=StepGraph(default_steps()))
+
+    [run] = wait_until_ended(pg_sessions, [request.run_id], timeout_s=SWEEP_S + 12 * 2 + 60)
+
+    _assert_all_completed_with_their_own_twelve_results(pg_sessions, [run])
+    assert "Task campaign.start_run[" not in deployment.campaign.log_text()  # no start message ever arrived
