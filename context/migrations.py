@@ -106,13 +106,20 @@ def load_sql_functions(names: tuple[str, ...] = ()) -> None:
 INSPECTOR = "campaign_inspector"
 
 
-def hand_to_inspector(signatures: tuple[str, ...]) -> None:
-    """Inside a migration: make campaign_inspector (migration 0012) the owner of functions that must see every
-    tenant's rows, executable by the worker role and the owner only. The migrating role is a member of the
-    inspector only meanwhile: a member inherits its policy and would read every tenant's rows."""
+def act_as_inspector(on: bool) -> None:
+    """Inside a migration: make the migrating role a member of campaign_inspector (to hand it, or drop, its
+    functions), or stop it being one: a lasting member would inherit its policy and read every tenant's rows."""
     from alembic import op
 
-    op.execute(f"GRANT {INSPECTOR} TO CURRENT_USER")
+    op.execute(f"GRANT {INSPECTOR} TO CURRENT_USER" if on else f"REVOKE {INSPECTOR} FROM CURRENT_USER")
+
+
+def hand_to_inspector(signatures: tuple[str, ...]) -> None:
+    """Inside a migration: make campaign_inspector (migration 0012) the owner of functions that must see every
+    tenant's rows, executable by the worker role and the owner only."""
+    from alembic import op
+
+    act_as_inspector(True)
     # A new owner needs CREATE on the schema at the moment it is handed an object, and never after.
     op.execute(f"GRANT CREATE ON SCHEMA app TO {INSPECTOR}")
     for signature in signatures:
@@ -121,4 +128,4 @@ def hand_to_inspector(signatures: tuple[str, ...]) -> None:
         # The worker role, and the owner (a managed database's workers may log in as its admin).
         op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO campaign_app, CURRENT_USER")
     op.execute(f"REVOKE CREATE ON SCHEMA app FROM {INSPECTOR}")
-    op.execute(f"REVOKE {INSPECTOR} FROM CURRENT_USER")
+    act_as_inspector(False)

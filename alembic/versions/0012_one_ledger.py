@@ -18,7 +18,7 @@ Revises: 0011_run_indexes
 
 from alembic import context, op
 
-from context.migrations import INSPECTOR, hand_to_inspector, load_sql_functions
+from context.migrations import INSPECTOR, act_as_inspector, hand_to_inspector, load_sql_functions
 
 revision = "0012_one_ledger"
 down_revision = "0011_run_indexes"
@@ -70,12 +70,6 @@ def upgrade() -> None:
         op.execute(f"CREATE POLICY inspector_reads_all ON app.{table} FOR SELECT TO {INSPECTOR} USING (true)")
     load_sql_functions(FILES)
     hand_to_inspector(CROSS_TENANT)
-
-
-def act_as_inspector(on: bool) -> None:
-    """The migrating role is a member of campaign_inspector only while it hands it (or drops) its functions: a
-    member would inherit its policy and read every tenant's rows, and workers may log in as that role."""
-    op.execute(f"GRANT {INSPECTOR} TO CURRENT_USER" if on else f"REVOKE {INSPECTOR} FROM CURRENT_USER")
 
 
 def downgrade() -> None:

@@ -18,7 +18,7 @@ Revises: 0012_one_ledger
 
 from alembic import op
 
-from context.migrations import hand_to_inspector, load_sql_functions
+from context.migrations import act_as_inspector, hand_to_inspector, load_sql_functions
 
 revision = "0013_api"
 down_revision = "0012_one_ledger"
@@ -98,9 +98,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("GRANT campaign_inspector TO CURRENT_USER")  # to drop what it owns
+    act_as_inspector(True)  # to drop what it owns
     op.execute("DROP FUNCTION IF EXISTS app.run_status_counts()")
-    op.execute("REVOKE campaign_inspector FROM CURRENT_USER")
+    act_as_inspector(False)
     op.execute("DROP TRIGGER IF EXISTS run_steps_log_outcome ON app.run_steps")
     op.execute("DROP TRIGGER IF EXISTS run_steps_log_insert ON app.run_steps")
     op.execute("DROP TRIGGER IF EXISTS runs_log_status ON app.runs")

@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import create_engine, pool, text
 
 from context.migrations import downgrade, upgrade
-from tests.services import create_database, drop_database, sqlalchemy_url
+from tests.services import (
+    create_database,
+    create_managed_owner,
+    drop_database,
+    drop_role,
+    sqlalchemy_url,
+    sqlalchemy_url_as,
+)
 
 pytestmark = pytest.mark.services
 
@@ -91,3 +98,40 @@ def test_a_context_written_as_jsonb_reads_back_as_the_same_document(empty_db_url
         stored = conn.execute(text("SELECT context FROM app.runs")).scalar_one()
     engine.dispose()
     assert stored == {"refs": {}, "trigger": {"payload": {"a": None}}}
+
+
+@pytest.fixture
+def managed_db_url() -> Iterator[str]:
+    """A database created by and for a role like a managed PostgreSQL's admin: CREATEROLE, no SUPERUSER/BYPASSRLS."""
+    owner = create_managed_owner()
+    name = create_database("campaign_migration_managed", owner=owner)
+    try:
+        yield sqlalchemy_url_as(name, owner)
+    finally:
+        drop_database(name)
+        drop_role(owner)
+
+
+def test_a_managed_databases_admin_migrates_up_and_down_and_keeps_no_inspector_membership(managed_db_url: str) -> None:
+    upgrade(managed_db_url)
+    downgrade(managed_db_url, "0011_run_indexes")  # 0012's downgrade restores the functions it replaced
+    assert query(managed_db_url, "SELECT to_regprocedure('app.sweep_candidates()') IS NOT NULL") == [(True,)]
+    upgrade(managed_db_url)
+    downgrade(managed_db_url, "base")
+    assert app_schema(managed_db_url) == []
+    upgrade(managed_db_url)
+
+    inspector_member = "SELECT pg_has_role(current_user, 'campaign_inspector', 'MEMBER')"
+    owner_of = "SELECT proowner::regrole::text FROM pg_proc WHERE oid = to_regprocedure(:f)"
+    assert query(managed_db_url, inspector_member) == [(False,)]  # or it would read every tenant's rows
+    for function in ("app.sweep_candidates(timestamptz)", "app.run_status_counts()"):
+        assert query_with(managed_db_url, owner_of, f=function) == [("campaign_inspector",)]
+
+
+def query_with(url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
