@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -24,6 +27,25 @@ from tests.services import (
 )
 
 pytest_plugins = ["tests.worker_fixtures"]
+_OWN_BASETEMP = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary folders of this session's own, outside /tmp/pytest-of-<user>.
+
+    Every pytest session that starts resets that shared folder to mode 0700; the embedded PostgreSQL the `campaign`
+    tests start runs as a system user that must pass through it, so a second suite (or a helper's pytest) starting
+    beside this one made that user's initdb fail. A folder no other session touches keeps the traversal it is given.
+    xdist's workers inherit the controller's basetemp (as basetemp/gwN)."""
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="campaign-pytest-")
+        config.stash[_OWN_BASETEMP] = Path(config.option.basetemp)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    own = session.config.stash.get(_OWN_BASETEMP, None)
+    if own is not None and exitstatus == 0:  # a failed session's folders stay for reading
+        shutil.rmtree(own, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +110,7 @@ def pg_admin_sessions(pg_sessions: sessionmaker[Session]) -> sessionmaker[Sessio
 # code, PostgreSQL, the CLI in-process). `pytest -m fast` is the quick tier, `pytest -m slow` the rest.
 SLOW_FIXTURES = {"worker", "celery_client", "session_redis", "redis_server", "deployment_factory"}
 # Names whose presence in a test module means its tests start processes.
-SLOW_NAMES = {"subprocess", "WorkerProcess", "campaign", "sync_playwright", "Deployment"}
+SLOW_NAMES = {"subprocess", "WorkerProcess", "RedisServer", "campaign", "sync_playwright", "Deployment"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -89,6 +89,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class PortTakenError(RuntimeError):
+    """Our redis-server could not have its port: it exited, or another process's server answers on it."""
+
+
 class RedisServer:
     """A throwaway redis-server that keeps nothing on disk, started and stopped by its PID."""
 
@@ -110,14 +114,33 @@ class RedisServer:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self._up, timeout_s=10, what=f"redis-server on port {self.port}")
 
+    @classmethod
+    def started(cls, workdir: Path, attempts: int = 5) -> RedisServer:
+        """A server on a free port; a port another suite took between our look and our bind gets a new one."""
+        for attempt in range(attempts):
+            server = cls(free_port(), workdir)
+            try:
+                server.start()
+                return server
+            except PortTakenError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
     def _up(self) -> bool:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise RuntimeError(f"redis-server on port {self.port} exited with {self.proc.returncode}")
+            raise PortTakenError(f"redis-server on port {self.port} exited with {self.proc.returncode}")
         try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
+            # Our own process must answer: a server of another suite that won the port would answer the ping too.
+            pid = redis.Redis(port=self.port, socket_connect_timeout=0.2).info("server")["process_id"]
         except redis.ConnectionError:
             return False
+        if pid != self.proc.pid:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise PortTakenError(f"port {self.port} is held by another redis-server (pid {pid})")
+        return True
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -20,7 +20,7 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from context.runs import Run, RunRepository, RunStep
-from tests.services import RedisServer, empty_redis, free_port, wait_for
+from tests.services import RedisServer, empty_redis, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TERMINAL = {"completed", "failed", "cancelled"}
@@ -29,8 +29,7 @@ TERMINAL = {"completed", "failed", "cancelled"}
 @pytest.fixture(scope="session")
 def session_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A redis-server of this test session's own, on a free port: a second suite on the host never touches it."""
-    server = RedisServer(free_port(), tmp_path_factory.mktemp("redis"))
-    server.start()
+    server = RedisServer.started(tmp_path_factory.mktemp("redis"))
     yield server
     server.kill()
 

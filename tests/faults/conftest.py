@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import RedisServer, free_port
+from tests.services import RedisServer
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(free_port(), tmp_path)
-    server.start()
+    server = RedisServer.started(tmp_path)
     yield server
     server.kill()
 
