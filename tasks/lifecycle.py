@@ -15,7 +15,7 @@ from context.runs import RunStatus, RunStep, StepOutcome
 from context.tenancy import tenant_scope
 from pipeline.errors import UpdateRequestError
 from pipeline.launch import RunRequest, prepare_run
-from tasks import metrics
+from tasks import metrics, tracing
 from tasks.app import app, settings
 from tasks.broker_watch import lost_before, queues_holding_messages
 from tasks.driver import admit_next, advance, fail_run, lease
@@ -57,6 +57,7 @@ def start_run(self: Task, request_json: dict[str, Any]) -> str:
     res = resources()
     prepared = prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph, store=res.store)
     run_id, tenant_id = str(prepared.run_id), str(prepared.tenant_id)
+    tracing.mark_run(run_id, tenant_id)
     if prepared.created:
         emit(run_id, tenant_id, "queued", "queued")
     with tenant_scope(tenant_id):

@@ -25,7 +25,7 @@ from context.tenancy import tenant_scope
 from pipeline.delta import REUSED, step_delta
 from pipeline.errors import StepFailedError, TransientStepError
 from pipeline.steps import DEFAULT_GRAPH, StepSpec
-from tasks import metrics
+from tasks import metrics, tracing
 from tasks.app import app, settings
 from tasks.driver import context_of, fail_run, lease, proceed
 from tasks.events import emit
@@ -122,6 +122,7 @@ def _register(step_id: str) -> Task:
     @app.task(bind=True, name=f"campaign.{step_id}", ignore_result=True, store_errors_even_if_ignored=True)
     def run_step(self: Task, *, run_id: str, tenant_id: str, epoch: int) -> None:
         extra = {"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id, "epoch": epoch}
+        tracing.mark_run(run_id, tenant_id, step_id, epoch)
         res = resources()
         spec = res.graph[step_id]
         policy = spec.policy
