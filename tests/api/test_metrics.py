@@ -22,12 +22,48 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from context import ReferenceTypeRegistry, RunStatus
+from context.db import make_engine, session_factory
+from context.migrations import upgrade
 from pipeline.policy import DEFAULT_QUEUE
 from pipeline.store import LocalArtifactStore
 from tasks.app import ALL_QUEUES, INTAKE_QUEUE
 from tests.api.conftest import METRICS_KEY, NOOP, ApiServer, Tenant, api_env, new_tenant, wait_until_finished
-from tests.services import free_port, wait_for
+from tests.services import (
+    create_database,
+    create_managed_owner,
+    drop_database,
+    drop_role,
+    free_port,
+    sqlalchemy_url,
+    sqlalchemy_url_as,
+    wait_for,
+)
 from tests.worker_fixtures import ROOT, client_app, left_behind, wait_for_run, worker_env
+
+
+@dataclass
+class OwnLedger:
+    """A database of this test's own: the ledger-wide gauges and the sweep see exactly the runs it makes."""
+
+    url: str  # as its owner, a managed PostgreSQL's admin (row-level security binds it), as workers log in
+    sessions: sessionmaker[Session]  # as the cluster's superuser, to set up and read rows of any tenant
+
+
+@pytest.fixture
+def own_ledger() -> Iterator[OwnLedger]:
+    owner = create_managed_owner()
+    name = create_database("campaign_metrics", owner=owner)
+    engine = None
+    try:
+        url = sqlalchemy_url_as(name, owner)
+        upgrade(url)
+        engine = make_engine(sqlalchemy_url(name))
+        yield OwnLedger(url, session_factory(engine))
+    finally:
+        if engine is not None:
+            engine.dispose()
+        drop_database(name)
+        drop_role(owner)
 
 
 @dataclass
@@ -37,6 +73,7 @@ class Metered:
     worker_metrics: str  # the worker's own /metrics URL
     client: Celery
     worker: subprocess.Popen[bytes]
+    ledger: OwnLedger
 
     def stop_worker(self) -> None:
         if self.worker.poll() is None:
@@ -45,23 +82,24 @@ class Metered:
 
 
 @pytest.fixture
-def metered(app_pg_url: str, fault_redis_url: str, artifact_root: Path, tmp_path: Path) -> Iterator[Metered]:
-    """`campaign worker -c 2 --metrics-port` and an API sharing one multiprocess directory, on their own Redis db."""
+def metered(own_ledger: OwnLedger, fault_redis_url: str, artifact_root: Path, tmp_path: Path) -> Iterator[Metered]:
+    """`campaign worker -c 2 --metrics-port` and an API sharing one multiprocess directory, on their own Redis db
+    and their own database."""
     prom = tmp_path / "prom"
     prom.mkdir()
     tenant = new_tenant()
     client = client_app(fault_redis_url)
     port, name = free_port(), f"metrics-{uuid.uuid4().hex[:6]}"
-    env = worker_env(app_pg_url, fault_redis_url, artifact_root, PROMETHEUS_MULTIPROC_DIR=str(prom))
+    env = worker_env(own_ledger.url, fault_redis_url, artifact_root, PROMETHEUS_MULTIPROC_DIR=str(prom))
     cmd = [sys.executable, "-m", "cli", "worker", "--metrics-port", str(port), "-c", "2", "-n", f"{name}@%h",
            "--without-gossip", "--without-mingle", "-l", "INFO"]  # fmt: skip
     with (tmp_path / "worker.log").open("ab") as log:
         worker = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = ApiServer(
-        api_env(app_pg_url, fault_redis_url, artifact_root, [tenant], PROMETHEUS_MULTIPROC_DIR=str(prom)),
+        api_env(own_ledger.url, fault_redis_url, artifact_root, [tenant], PROMETHEUS_MULTIPROC_DIR=str(prom)),
         tmp_path / "api.log",
     )
-    metered = Metered(server, tenant, f"http://127.0.0.1:{port}/metrics", client, worker)
+    metered = Metered(server, tenant, f"http://127.0.0.1:{port}/metrics", client, worker, own_ledger)
     try:
         wait_for(lambda: _pong(client, name, worker), timeout_s=60, what=f"worker {name} to answer a ping")
         server.start()
@@ -119,13 +157,9 @@ def _artifact_bytes(sessions: sessionmaker[Session], runs: list[uuid.UUID], root
 
 
 def test_metrics_match_the_ledger_after_a_known_set_of_runs(
-    metered: Metered,
-    pg_sessions: sessionmaker[Session],
-    registry: ReferenceTypeRegistry,
-    artifact_root: Path,
-    fault_redis_url: str,
+    metered: Metered, registry: ReferenceTypeRegistry, artifact_root: Path, fault_redis_url: str
 ) -> None:
-    server, tenant = metered.api, metered.tenant
+    server, tenant, pg_sessions = metered.api, metered.tenant, metered.ledger.sessions
     # The first step fails: no other step is in flight to be dropped as stale, so every delivery is an attempt.
     failing = {**NOOP, "steps": {**NOOP["steps"], "plan": {"fail": "permanent"}}}
     with httpx.Client(base_url=server.url, timeout=30) as http:
