@@ -28,74 +28,71 @@ _WAITING = text("SELECT tenant_id, runs FROM app.queued_runs_by_tenant()")
 BROKER_TIMEOUT_S = 2.0
 
 
-class RunStatusCollector(Collector):
-    """`campaign_runs{status}`: the ledger's count per status, every status present (0 when none)."""
+class ScrapeTimeGauge(Collector):
+    """A gauge family with one label, read when scraped; `describe` reads nothing (registering it costs no query)."""
 
-    @staticmethod
-    def family() -> GaugeMetricFamily:
-        return GaugeMetricFamily("campaign_runs", "Runs in the ledger, by status (all tenants).", labels=["status"])
+    name = ""
+    documentation = ""
+    label = ""
 
-    def describe(self) -> Iterator[GaugeMetricFamily]:  # registering it then reads nothing
+    def family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self.name, self.documentation, labels=[self.label])
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
         yield self.family()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with api_engine().connect() as conn:
-            counts = {str(status): int(runs) for status, runs in conn.execute(_COUNTS)}
         family = self.family()
-        for status in RunStatus:
-            family.add_metric([status.value], counts.get(status.value, 0))
+        for value, count in self.read():
+            family.add_metric([value], count)
         yield family
 
+    def read(self) -> list[tuple[str, int]]:
+        """(label value, count) of each series."""
+        raise NotImplementedError
 
-class AdmissionCollector(Collector):
-    """`campaign_admissions_waiting{tenant}`: each tenant's queued runs, not yet admitted under its fair share.
+
+class RunStatusCollector(ScrapeTimeGauge):
+    """The ledger's count per status, every status present (0 when none)."""
+
+    name, label = "campaign_runs", "status"
+    documentation = "Runs in the ledger, by status (all tenants)."
+
+    def read(self) -> list[tuple[str, int]]:
+        with api_engine().connect() as conn:
+            counts = {str(status): int(runs) for status, runs in conn.execute(_COUNTS)}
+        return [(status.value, counts.get(status.value, 0)) for status in RunStatus]
+
+
+class AdmissionCollector(ScrapeTimeGauge):
+    """Each tenant's queued runs, not yet admitted under its fair share.
 
     The one metric labelled by tenant, as the issue asks: a series per tenant with runs waiting (tenants with none
     have no series), so its cardinality is the number of tenants waiting at once, not of all tenants."""
 
-    @staticmethod
-    def family() -> GaugeMetricFamily:
-        return GaugeMetricFamily(
-            "campaign_admissions_waiting", "Queued runs not yet admitted, by tenant (ledger).", labels=["tenant"]
-        )
+    name, label = "campaign_admissions_waiting", "tenant"
+    documentation = "Queued runs not yet admitted, by tenant (ledger)."
 
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        yield self.family()
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def read(self) -> list[tuple[str, int]]:
         with api_engine().connect() as conn:
-            waiting = [(str(tenant), int(runs)) for tenant, runs in conn.execute(_WAITING)]
-        family = self.family()
-        for tenant, runs in sorted(waiting):
-            family.add_metric([tenant], runs)
-        yield family
+            return sorted((str(tenant), int(runs)) for tenant, runs in conn.execute(_WAITING))
 
 
-class QueueDepthCollector(Collector):
-    """`campaign_queue_messages{queue}`: messages waiting in each broker queue (the intake queue is `celery`);
-    nothing when the broker does not answer within BROKER_TIMEOUT_S (the scrape still serves the rest)."""
+class QueueDepthCollector(ScrapeTimeGauge):
+    """Messages waiting in each broker queue; no series when the broker does not answer within BROKER_TIMEOUT_S
+    (the scrape still serves the rest)."""
 
-    @staticmethod
-    def family() -> GaugeMetricFamily:
-        return GaugeMetricFamily(
-            "campaign_queue_messages",
-            f"Messages waiting in each broker queue, every priority ({INTAKE_QUEUE!r} is the intake of starts).",
-            labels=["queue"],
-        )
-
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        yield self.family()
+    name, label = "campaign_queue_messages", "queue"
+    documentation = f"Messages waiting in each broker queue, every priority ({INTAKE_QUEUE!r} is the intake of starts)."
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            depths = queue_depths(app, ALL_QUEUES, connect_timeout_s=BROKER_TIMEOUT_S)
+            yield from super().collect()
         except Exception as e:  # a broker outage shows as the series going absent, not as a failed scrape
             log.warning("queue depths unavailable: %s", e)
-            return
-        family = self.family()
-        for queue, count in sorted(depths.items()):
-            family.add_metric([queue], count)
-        yield family
+
+    def read(self) -> list[tuple[str, int]]:
+        return sorted(queue_depths(app, ALL_QUEUES, connect_timeout_s=BROKER_TIMEOUT_S).items())
 
 
 SCRAPE_TIME_COLLECTORS = (RunStatusCollector, AdmissionCollector, QueueDepthCollector)

@@ -1,5 +1,5 @@
 """OpenTelemetry spans per run and step: a real worker exports them over OTLP/HTTP to a receiver on loopback
-when OTEL_EXPORTER_OTLP_ENDPOINT is set, and sets nothing up without it."""
+when OTEL_EXPORTER_OTLP_ENDPOINT is set (test_tracing_off.py: nothing is set up without it)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,14 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
-from opentelemetry import trace
-from opentelemetry.instrumentation.celery import CeleryInstrumentor
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.steps import DEFAULT_GRAPH
-from tasks.tracing import RUN_ID, STEP_ID, setup_tracing
+from tasks.tracing import RUN_ID, STEP_ID
 from tests.services import free_port, wait_for
 from tests.worker_fixtures import WorkerProcess, client_app, wait_for_run, worker_env
 
@@ -125,9 +122,3 @@ def test_a_traced_worker_exports_a_span_per_step_of_a_run_in_one_trace_naming_th
         assert by_task[f"campaign.{step}"].attributes[STEP_ID] == step
     assert len({s.trace_id for s in by_task.values()}) == 1  # each step was sent inside the span before it
     assert set(receiver.paths) == {"/v1/traces"}
-
-
-def test_without_an_endpoint_no_tracing_is_set_up() -> None:
-    assert setup_tracing({"OTEL_SERVICE_NAME": "campaign-worker"}) is None
-    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
-    assert not CeleryInstrumentor().is_instrumented_by_opentelemetry
