@@ -162,10 +162,12 @@ def test_metrics_match_the_ledger_after_a_known_set_of_runs(
     server, tenant, pg_sessions = metered.api, metered.tenant, metered.ledger.sessions
     # The first step fails: no other step is in flight to be dropped as stale, so every delivery is an attempt.
     failing = {**NOOP, "steps": {**NOOP["steps"], "plan": {"fail": "permanent"}}}
+    # A transient failure every time: retried CAMPAIGN_STEP_MAX_RETRIES (2) times, then the run fails.
+    retrying = {**NOOP, "steps": {**NOOP["steps"], "plan": {"fail": "transient"}}}
     with httpx.Client(base_url=server.url, timeout=30) as http:
-        # Three completed runs and a failed one, over HTTP.
+        # Three completed runs and two failed ones, over HTTP.
         runs = [http.post("/v1/runs", json={"payload": p}, headers=tenant.headers).json()["id"]
-                for p in (NOOP, NOOP, NOOP, failing)]  # fmt: skip
+                for p in (NOOP, NOOP, NOOP, failing, retrying)]  # fmt: skip
         statuses = [wait_until_finished(http, run_id, tenant)["status"] for run_id in runs]
         ours = [uuid.UUID(r) for r in runs]
         # A queued run whose start never came, cancelled over HTTP: ended by the API process itself.
@@ -196,7 +198,7 @@ def test_metrics_match_the_ledger_after_a_known_set_of_runs(
             with pg_sessions() as s, s.begin():
                 s.execute(text("DELETE FROM app.runs WHERE id = ANY(:runs)"), {"runs": made_up})
 
-    assert statuses == ["completed", "completed", "completed", "failed"]
+    assert statuses == ["completed", "completed", "completed", "failed", "failed"]
     assert cancelled.status_code == 200, cancelled.text
     assert ended == {taken: "completed", resent: "completed", given_up: "failed"}
     assert refused.status_code == 401  # a tenant's key does not read every tenant's counts
@@ -226,23 +228,28 @@ def test_metrics_match_the_ledger_after_a_known_set_of_runs(
     counts = _by(samples, "campaign_run_duration_seconds_count", "outcome")
     sums = _by(samples, "campaign_run_duration_seconds_sum", "outcome")
     assert counts == {(status,): n for status, (n, _) in ages.items()}
-    assert counts == {("completed",): 5, ("failed",): 2, ("cancelled",): 1}
+    assert counts == {("completed",): 5, ("failed",): 3, ("cancelled",): 1}
     for status, (_, total) in ages.items():
         assert sums[(status,)] == pytest.approx(float(total), abs=1e-3), status
-    # Steps: each attempt the ledger counted ran once on its queue; the failed ones failed.
+    # Steps: each attempt the ledger counted ran once on its queue; each failed step failed once, after its
+    # retries (every attempt past the first: nothing was redelivered).
     attempts: Counter[tuple[str, ...]] = Counter()
     failed: Counter[tuple[str, ...]] = Counter()
+    retried: Counter[tuple[str, ...]] = Counter()
     for step, queue, outcome, n in steps:
         if queue is not None:  # not the made-up step of the run the sweeper gave up: no worker ever started it
             attempts[(step, queue)] += n
-        failed[(step,)] += n if outcome == "failed" else 0
+            retried[(step,)] += n - 1
+        failed[(step,)] += outcome == "failed"
     ran = _by(samples, "campaign_step_duration_seconds_count", "step", "queue")
     waited = _by(samples, "campaign_step_queue_wait_seconds_count", "step", "queue")
     assert ran == waited == +attempts
-    assert ran[("plan", "campaign")] == 6 and ran[("campaign_manifest", "campaign")] == 5
-    failures = {k: v for k, v in _by(samples, "campaign_step_duration_seconds_count", "step", "outcome").items()
-                if k[1] == "failure"}  # fmt: skip
-    assert {(step,): v for (step, _), v in failures.items()} == +failed == {("plan",): 1}
+    assert ran[("plan", "campaign")] == 9 and ran[("campaign_manifest", "campaign")] == 5
+    outcomes = _by(samples, "campaign_step_duration_seconds_count", "step", "outcome")
+    assert {(step,): v for (step, outcome), v in outcomes.items() if outcome == "failure"} == +failed
+    assert {(step,): v for (step, outcome), v in outcomes.items() if outcome == "retry"} == +retried
+    assert _by(samples, "campaign_step_retries_total", "step") == +retried
+    assert +failed == {("plan",): 2} and +retried == {("plan",): 2}
     # The sweeper: one action per run it looked at; takeovers and failures as the ledger recorded them.
     actions = _by(samples, "campaign_sweeper_actions_total", "action")
     assert actions == {("taken_over",): took_over, ("resend",): 1, ("fail",): failed_by_sweeper}
