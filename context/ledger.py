@@ -72,6 +72,14 @@ class StepEnd:
 
 
 @dataclass(frozen=True)
+class RunEnd:
+    """A run that a call ended: its new status, and its age at the end (from its row's creation, i.e. submission)."""
+
+    status: str
+    age_s: float
+
+
+@dataclass(frozen=True)
 class SweepDecision:
     """What app.sweep_run decided for one run (see alembic/sql/16_sweep_run.sql for each action)."""
 
@@ -87,8 +95,12 @@ _STEP_FINISH = text(
 )
 _HEARTBEAT = text("SELECT app.step_heartbeat(:run, :epoch, :lease_s)")
 _UNCLAIM = text("SELECT app.unclaim_steps(:run, :epoch, :steps)")
+# now() is the transaction's start, the finished_at end_run writes: the age is finished_at - created_at, whichever
+# of the two expressions runs first, in the same round trip.
 _END_RUN = text(
-    "SELECT app.end_run(:run, :status, CAST(:epoch AS integer), CAST(:context AS jsonb), :error, :failed_step)"
+    "SELECT app.end_run(:run, :status, CAST(:epoch AS integer), CAST(:context AS jsonb), :error, :failed_step) "
+    "AS ended, (SELECT CAST(extract(epoch FROM now() - r.created_at) AS float8) FROM app.runs AS r "
+    "WHERE r.id = :run AND r.tenant_id = app.tenant()) AS age_s"
 )
 _ADMIT = text("SELECT run_id, epoch FROM app.admit_runs(:cap, :lease_s)")
 _SWEEP_RUN = text("SELECT app.sweep_run(:run, :lease_s, :max_sweeps, :lost_before, :waiting_ok)")
@@ -230,12 +242,14 @@ class Ledger:
         context: dict[str, Any] | None,
         error: str | None = None,
         failed_step: str | None = None,
-    ) -> bool:
+    ) -> RunEnd | None:
         """End a live run (completed, failed, cancelled: a queued one too); with `epoch`, only as that epoch's
-        driver. Its unfinished steps end with it (the failed step failed, the others cancelled)."""
+        driver. Its unfinished steps end with it (the failed step failed, the others cancelled). None when the
+        run was not this call's to end."""
+        document = None if context is None else json.dumps(context)
         got = self._call(_END_RUN, tenant_id, run=run_id, status=status.value, epoch=epoch, error=error,
-                         context=None if context is None else json.dumps(context), failed_step=failed_step)  # fmt: skip
-        return bool(got.scalar_one())
+                         context=document, failed_step=failed_step).one()  # fmt: skip
+        return RunEnd(status.value, float(got.age_s)) if got.ended else None
 
     def requeue(self, run_id: uuid.UUID, tenant_id: uuid.UUID, *, from_statuses: tuple[RunStatus, ...]) -> bool:
         """Put a run back in its tenant's queue (a resume): admission gives it a new epoch under the fair share."""

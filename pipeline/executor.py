@@ -39,6 +39,7 @@ class StepResult:
     context: CampaignContext
     outcome: Literal["executed", "reused"]
     reason: str
+    stored: tuple[tuple[str, int], ...] = ()  # (artifact type, bytes) of each output put in the store
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,10 @@ class StepExecutor:
             raise StepFailedError(spec.id, f"{type(e).__name__}: {e}") from e
         if not outputs:
             raise StepFailedError(spec.id, "the generator produced no artifacts")
-        staged = []
+        staged, sizes = [], []
         for index, out in enumerate(outputs):
             stored = self.store.put(out.data, out.suffix)
+            sizes.append(stored.size)
             artifact_id = artifact_id_for(ctx.run_id, spec.id, index)
             ref = spec.output_ref if index == 0 else f"{spec.output_ref[: -len('ArtifactId')]}{index}ArtifactId"
             staged.append(
@@ -159,7 +161,7 @@ class StepExecutor:
         computed.input_hashes_by_step[spec.id] = new_hash
         computed.quality_checks.extend(checks)
         new.computed = computed
-        return StepResult(new, "executed", reason)
+        return StepResult(new, "executed", reason, tuple((a.type, size) for a, size in zip(staged, sizes, strict=True)))
 
     def _check_stored(self, artifact_id: str, artifact: ArtifactData, spec: StepSpec) -> list[QualityCheckResult]:
         """Check what the store holds, read back, not the generator's bytes: a bad write is caught here."""

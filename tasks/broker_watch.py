@@ -35,14 +35,21 @@ def lost_before(client: redis.Redis | None, db_now: datetime) -> datetime | None
 
 def queues_holding_messages(app: Celery, queues: Iterable[str]) -> set[str]:
     """The queues among `queues` that hold at least one message (any priority), asked of the broker itself."""
-    holding = set()
+    return {queue for queue, count in queue_depths(app, queues).items() if count}
+
+
+def queue_depths(app: Celery, queues: Iterable[str], connect_timeout_s: float | None = None) -> dict[str, int]:
+    """How many messages each of `queues` holds (every priority), asked of the broker itself; with
+    `connect_timeout_s`, one connection attempt bounded by it (a scrape must not hang on a broker that is down)."""
+    depths = {}
     with app.connection_for_read() as conn:
+        if connect_timeout_s is not None:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=connect_timeout_s)
         channel = conn.default_channel
         for queue in queues:
             try:
                 _, count, _ = channel.queue_declare(queue=queue, passive=True)
             except ChannelError:  # Redis keeps no key for an empty queue: a passive declare finds none
-                continue
-            if count:
-                holding.add(queue)
-    return holding
+                count = 0
+            depths[queue] = int(count)
+    return depths

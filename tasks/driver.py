@@ -27,6 +27,7 @@ from context.service import decode_context
 from pipeline.delta import REUSED, compose
 from pipeline.errors import PipelineError
 from pipeline.graph import StepGraph
+from tasks import metrics
 from tasks.app import app, settings
 from tasks.events import emit
 from tasks.worker import Resources, resources
@@ -144,13 +145,16 @@ def reuse_inline(run_id: str, tenant_id: str, epoch: int, claimed: list[str]) ->
             if not end.live or end.complete:
                 break
         # The context read above is the final one: the lock kept every other writer out, reuse changed nothing.
-        completed = end.complete and ledger.finish(
-            run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict()
+        ended = (
+            ledger.finish(run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict())
+            if end.complete
+            else None
         )
+    metrics.run_ended(ended)
     for step_id, reason in reused_all:
         log.info("step reused", extra={"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id})
         emit(run_id, tenant_id, "step_finished", StepOutcome.REUSED.value, step=step_id, reason=reason)
-    if completed:
+    if ended:
         _completed(run_id, tenant_id)
     return keep if end.live else []
 
@@ -167,6 +171,7 @@ def complete(run_id: str, tenant_id: str, epoch: int) -> None:
             return
         ctx = context_of(view, res.graph, run_id)
         done = ledger.finish(run_uuid, tenant_uuid, status=RunStatus.COMPLETED, epoch=epoch, context=ctx.to_json_dict())
+    metrics.run_ended(done)
     if done:
         _completed(run_id, tenant_id)
 
@@ -212,7 +217,8 @@ def fail_run(run_id: str, tenant_id: str, step_id: str, reason: str, epoch: int 
             error=reason[:4000],
             failed_step=step_id,
         )
+    metrics.run_ended(failed)
     if failed:
         emit(run_id, tenant_id, "failed", "failed", step=step_id, reason=reason[:4000])
         admit_next(tenant_id)
-    return failed
+    return failed is not None

@@ -15,6 +15,7 @@ from context.runs import RunStatus, RunStep, StepOutcome
 from context.tenancy import tenant_scope
 from pipeline.errors import UpdateRequestError
 from pipeline.launch import RunRequest, prepare_run
+from tasks import metrics, tracing
 from tasks.app import app, settings
 from tasks.broker_watch import lost_before, queues_holding_messages
 from tasks.driver import admit_next, advance, fail_run, lease
@@ -56,6 +57,7 @@ def start_run(self: Task, request_json: dict[str, Any]) -> str:
     res = resources()
     prepared = prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph, store=res.store)
     run_id, tenant_id = str(prepared.run_id), str(prepared.tenant_id)
+    tracing.mark_run(run_id, tenant_id)
     if prepared.created:
         emit(run_id, tenant_id, "queued", "queued")
     with tenant_scope(tenant_id):
@@ -126,8 +128,10 @@ def cancel_run(run_id: str, tenant_id: str, by: str = "api", reason: str = "") -
                 RunStep.task_id.is_not(None),
             )
         ).all()
-        if not ledger.finish(run_uuid, tenant_uuid, status=RunStatus.CANCELLED, epoch=None, context=None, error=why):
+        ended = ledger.finish(run_uuid, tenant_uuid, status=RunStatus.CANCELLED, epoch=None, context=None, error=why)
+        if ended is None:
             raise UpdateRequestError(f"run {run_id} is {run.status}; only a queued or live run can be cancelled")
+    metrics.run_ended(ended)
     if running:
         # SIGTERM the pool processes running them; their writes are refused anyway, the run being cancelled.
         app.control.revoke(list(running), terminate=True, signal="SIGTERM")
@@ -164,6 +168,7 @@ def sweep() -> dict[str, int]:
         except Exception:
             log.exception("sweeping a run failed; the next sweep tries again", extra={"run_id": str(run_uuid)})
             action = "error"
+        metrics.swept(action)
         counts[action] = counts.get(action, 0) + 1
     if set(counts) - {"waiting", "progress", "gone"}:
         log.warning("sweep", extra=counts)

@@ -1,11 +1,14 @@
-"""Step metrics from Celery's signals, in every process that sends or runs a step (prometheus_client).
+"""Event metrics of the workers (prometheus_client): steps from Celery's signals, and what the driver, the
+sweeper and the steps record (runs ended, sweeper actions, artifact bytes), observed after their transaction.
 
 Under the prefork pool each child writes its own files in PROMETHEUS_MULTIPROC_DIR (prometheus_client's
 multiprocess mode, chosen by that variable being set when the process starts), and whoever serves /metrics
 (the API, on the same host or volume) adds them up. Without the variable the metrics stay in the process.
 
-Queue wait is the time from the send (stamped in a message header by `before_task_publish`, in the sending
-process) to the start in a worker; run time is from `task_prerun` to `task_postrun` in the worker child.
+Labels never carry a run or tenant id (unbounded series); what is per tenant is read from the ledger at scrape
+time instead (api.metrics). Queue wait is the time from the send (stamped in a message header by
+`before_task_publish`, in the sending process) to the start in a worker; run time is from `task_prerun` to
+`task_postrun` in the worker child.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from celery.signals import before_task_publish, task_postrun, task_prerun, task_retry
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
 
+from context.ledger import RunEnd
 from context.settings import environment
 from pipeline.steps import DEFAULT_GRAPH
 
@@ -25,17 +29,49 @@ STEP_TASKS = {f"campaign.{step_id}": step_id for step_id, _ in DEFAULT_GRAPH}
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 WAIT_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
 
+# A run, from its submission (row created) to its end: queue wait and admission included, minutes of renders too.
+RUN_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+
 STEP_DURATION = Histogram(
-    "campaign_step_duration_seconds", "Run time of a step task, by step and outcome.", ["step", "outcome"],
-    buckets=DURATION_BUCKETS,
+    "campaign_step_duration_seconds", "Run time of a step task, by step, outcome and queue.",
+    ["step", "outcome", "queue"], buckets=DURATION_BUCKETS,
 )  # fmt: skip
 QUEUE_WAIT = Histogram(
     "campaign_step_queue_wait_seconds", "Time from a step's send to its start on a worker, by step and queue.",
     ["step", "queue"], buckets=WAIT_BUCKETS,
 )  # fmt: skip
 STEP_RETRIES = Counter("campaign_step_retries_total", "Step retries scheduled, by step.", ["step"])
+RUN_DURATION = Histogram(
+    "campaign_run_duration_seconds", "Runs ended, from submission to end, by outcome (completed, failed, cancelled).",
+    ["outcome"], buckets=RUN_BUCKETS,
+)  # fmt: skip
+SWEEPER_ACTIONS = Counter(
+    "campaign_sweeper_actions_total",
+    "The sweeper's decisions on runs, by action (taken_over, lost, fail are takeovers; see app.sweep_run).",
+    ["action"],
+)
+ARTIFACT_BYTES = Counter(
+    "campaign_artifact_bytes_total", "Bytes of artifacts that executed steps stored and recorded, by artifact type.",
+    ["type"],
+)  # fmt: skip
 
-_started: dict[str, float] = {}  # task id -> monotonic start, in the child running it
+_started: dict[str, tuple[float, str]] = {}  # task id -> (monotonic start, queue), in the child running it
+
+
+def run_ended(end: RunEnd | None) -> None:
+    """A run this process ended (its transaction committed); None when the call ended nothing."""
+    if end is not None:
+        RUN_DURATION.labels(outcome=end.status).observe(max(0.0, end.age_s))
+
+
+def swept(action: str) -> None:
+    SWEEPER_ACTIONS.labels(action=action).inc()
+
+
+def artifacts_stored(stored: tuple[tuple[str, int], ...]) -> None:
+    """(artifact type, bytes) of each output of a step whose result was recorded."""
+    for artifact_type, size in stored:
+        ARTIFACT_BYTES.labels(type=artifact_type).inc(size)
 
 
 @before_task_publish.connect
@@ -49,10 +85,10 @@ def _started_step(task_id: str = "", task: Any = None, **_: Any) -> None:
     step = STEP_TASKS.get(getattr(task, "name", ""))
     if step is None:
         return
-    _started[task_id] = time.monotonic()
+    queue = (task.request.delivery_info or {}).get("routing_key") or "unknown"
+    _started[task_id] = (time.monotonic(), queue)
     sent_at = getattr(task.request, SENT_AT, None)
     if isinstance(sent_at, int | float):
-        queue = (task.request.delivery_info or {}).get("routing_key") or "unknown"
         QUEUE_WAIT.labels(step=step, queue=queue).observe(max(0.0, time.time() - sent_at))
 
 
@@ -62,7 +98,8 @@ def _finished_step(task_id: str = "", task: Any = None, state: str | None = None
     started = _started.pop(task_id, None)
     if step is not None and started is not None:
         outcome = (state or "unknown").lower()
-        STEP_DURATION.labels(step=step, outcome=outcome).observe(time.monotonic() - started)
+        at, queue = started
+        STEP_DURATION.labels(step=step, outcome=outcome, queue=queue).observe(time.monotonic() - at)
 
 
 @task_retry.connect

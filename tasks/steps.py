@@ -25,6 +25,7 @@ from context.tenancy import tenant_scope
 from pipeline.delta import REUSED, step_delta
 from pipeline.errors import StepFailedError, TransientStepError
 from pipeline.steps import DEFAULT_GRAPH, StepSpec
+from tasks import metrics, tracing
 from tasks.app import app, settings
 from tasks.driver import context_of, fail_run, lease, proceed
 from tasks.events import emit
@@ -90,12 +91,14 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
         raise StepFailedError(spec.id, f"started {start.attempts} times without finishing (is it killing its worker?)")
     ctx = context_of(start.view, res.graph, run_id)
     decision = res.executor.decide(ctx, spec, forced=spec.id in start.view.forced)
+    stored: tuple[tuple[str, int], ...] = ()
     if decision.reuse:
         outcome, reason, delta = StepOutcome.REUSED, decision.reason, REUSED
     else:
         with heartbeat(run_uuid, tenant_uuid, epoch, lease()):
             result = res.executor.execute(ctx, spec, decision)
         outcome, reason, delta = StepOutcome.EXECUTED, result.reason, step_delta(ctx, result.context, spec.id)
+        stored = result.stored
     with res.sessions() as session, session.begin():
         end = Ledger(session).end_step(
             run_uuid,
@@ -109,6 +112,7 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
             result=delta,
         )
     if end.recorded:
+        metrics.artifacts_stored(stored)  # the ledger holds these bytes now: counted once, as they are
         emit(run_id, tenant_id, "step_finished", outcome.value, step=spec.id, reason=reason)
         return outcome.value, end
     return f"{outcome.value}, but another delivery recorded first: its result stands", end
@@ -118,6 +122,7 @@ def _register(step_id: str) -> Task:
     @app.task(bind=True, name=f"campaign.{step_id}", ignore_result=True, store_errors_even_if_ignored=True)
     def run_step(self: Task, *, run_id: str, tenant_id: str, epoch: int) -> None:
         extra = {"run_id": run_id, "tenant_id": tenant_id, "step_id": step_id, "epoch": epoch}
+        tracing.mark_run(run_id, tenant_id, step_id, epoch)
         res = resources()
         spec = res.graph[step_id]
         policy = spec.policy

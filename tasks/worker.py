@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,7 @@ from pipeline.store import ArtifactStore
 from pipeline.store_factory import open_store
 from tasks import metrics  # noqa: F401  (connects the step metrics to Celery's signals in every process)
 from tasks.app import settings
+from tasks.tracing import flush_tracing, setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +95,9 @@ def _load_at_startup(**_: Any) -> None:
 def _after_fork(**_: Any) -> None:
     # A forked child inherits the parent's pooled sockets; two processes on one socket interleave the protocol.
     resources().engine.dispose(close=False)
+    setup_tracing(environment())  # after the fork: the span exporter's thread must be this process's
+
+
+@worker_process_shutdown.connect
+def _before_exit(**_: Any) -> None:
+    flush_tracing()

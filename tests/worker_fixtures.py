@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from context.runs import Run, RunRepository, RunStep
+from context import CampaignContextService, ReferenceTypeRegistry, RunStatus, utc_now_iso
+from context.runs import Run, RunRepository, RunStep, utc_now
 from tests.services import RedisServer, empty_redis, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,3 +219,36 @@ def wait_for_run(
                 return run, {step.step_id: step for step in repo.steps(run_id, tenant_id=tenant)}
         time.sleep(0.1)
     raise TimeoutError(f"run {run_id} did not finish within {timeout_s}s")
+
+
+def left_behind(
+    sessions: sessionmaker[Session],
+    registry: ReferenceTypeRegistry,
+    tenant: uuid.UUID,
+    *,
+    sweeps: int = 0,
+    running: str | None = None,
+    status: RunStatus = RunStatus.PENDING,
+) -> uuid.UUID:
+    """A run whose lease ran out an hour ago: with `running`, that step was running when its worker died (no
+    heartbeat since); without, nothing of it is in flight (its first send was lost). With status `queued`, a run
+    whose start message never came (epoch 0, no lease)."""
+    run_id = uuid.uuid4()
+    ctx = CampaignContextService(registry).create(
+        campaign_id=str(uuid.uuid4()),
+        run_id=str(run_id),
+        workflow_name="campaign",
+        trigger={"type": "api", "timestamp": utc_now_iso(), "payload": {"brief": "left behind"}},
+    )
+    an_hour_ago = utc_now() - timedelta(hours=1)
+    with sessions() as s, s.begin():
+        RunRepository(s).add(
+            Run(id=run_id, tenant_id=tenant, campaign_id=uuid.UUID(ctx.campaign_id), workflow_name="campaign",
+                status=status.value, context=ctx.to_json_dict(), updated_at=an_hour_ago, sweeps=sweeps,
+                lease_expires_at=None if status == RunStatus.QUEUED else an_hour_ago,
+                epoch=0 if status == RunStatus.QUEUED else 1)
+        )  # fmt: skip
+        if running:
+            s.add(RunStep(run_id=run_id, step_id=running, tenant_id=tenant, outcome="running", attempts=1, epoch=1,
+                          dispatched_epoch=1, updated_at=an_hour_ago))  # fmt: skip
+    return run_id

@@ -45,3 +45,23 @@ def test_run_counts_for_metrics_span_tenants_but_reveal_only_counts(app_pg_url: 
         assert conn.execute("SELECT count(*) FROM app.runs").fetchone() == (0,)
         counts = dict(conn.execute("SELECT status, runs FROM app.run_status_counts()").fetchall())
     assert counts.get("cancelled", 0) == before.get("cancelled", 0) + 2
+
+
+def test_runs_waiting_for_admission_are_counted_per_tenant_across_tenants(app_pg_url: str, pg_admin_url: str) -> None:
+    waiting = {uuid.uuid4(): 2, uuid.uuid4(): 1}
+    admitted = uuid.uuid4()  # a tenant whose run is live, not waiting: absent from the counts
+    rows = [(uuid.uuid4(), t, "queued") for t, n in waiting.items() for _ in range(n)]
+    rows.append((uuid.uuid4(), admitted, "running"))
+    with psycopg.connect(_dsn(pg_admin_url), autocommit=True) as admin:
+        for run, tenant, status in rows:
+            admin.execute(
+                "INSERT INTO app.runs (id, tenant_id, campaign_id, workflow_name, status, created_at, updated_at) "
+                "VALUES (%s, %s, %s, 'campaign', %s, now(), now())",
+                (run, tenant, uuid.uuid4(), status),
+            )
+        try:
+            with psycopg.connect(_dsn(app_pg_url)) as conn:
+                counts = dict(conn.execute("SELECT tenant_id, runs FROM app.queued_runs_by_tenant()").fetchall())
+        finally:  # no sweeper of a later test may admit rows made up here
+            admin.execute("DELETE FROM app.runs WHERE id = ANY(%s)", ([r for r, _, _ in rows],))
+    assert {t: counts.get(t) for t in (*waiting, admitted)} == {**waiting, admitted: None}

@@ -299,3 +299,16 @@ def test_a_cancelled_queued_run_never_starts_and_a_cancelled_live_one_frees_its_
         assert ledger.finish(live, tenant, status=RunStatus.CANCELLED, epoch=None, context=None, error="y")
     with tx() as ledger:
         assert ledger.admit(tenant, 1, LEASE) == [(behind, 1)]  # the cancelled queued run is skipped for ever
+
+
+def test_ending_a_run_tells_its_status_and_its_age_from_submission_to_end_once(tx: Tx, tenant: uuid.UUID) -> None:
+    run = _new_run(tx, tenant, created_at=datetime.now(UTC) - timedelta(minutes=3))
+    with tx() as ledger:
+        end = ledger.finish(run, tenant, status=RunStatus.FAILED, epoch=1, context=None, error="boom")
+        age = ledger.session.execute(
+            text("SELECT extract(epoch FROM finished_at - created_at) FROM app.runs WHERE id = :run"), {"run": run}
+        ).scalar_one()
+    assert end is not None and end.status == "failed"
+    assert end.age_s == pytest.approx(float(age), abs=1e-6) and end.age_s > 170
+    with tx() as ledger:
+        assert ledger.finish(run, tenant, status=RunStatus.CANCELLED, epoch=None, context=None) is None

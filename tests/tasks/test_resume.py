@@ -10,45 +10,15 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from context import CampaignContextService, ReferenceTypeRegistry, Run, RunRepository, RunStatus, utc_now_iso
-from context.runs import RunStep, utc_now
-from tests.worker_fixtures import WorkerProcess, wait_for_run
-
-
-def _left_behind(
-    sessions: sessionmaker[Session],
-    registry: ReferenceTypeRegistry,
-    tenant: uuid.UUID,
-    *,
-    sweeps: int = 0,
-    running: str | None = None,
-) -> uuid.UUID:
-    """A run whose lease ran out an hour ago: with `running`, that step was running when its worker died (no
-    heartbeat since); without, nothing of it is in flight (its first send was lost)."""
-    run_id = uuid.uuid4()
-    ctx = CampaignContextService(registry).create(
-        campaign_id=str(uuid.uuid4()),
-        run_id=str(run_id),
-        workflow_name="campaign",
-        trigger={"type": "api", "timestamp": utc_now_iso(), "payload": {"brief": "left behind"}},
-    )
-    an_hour_ago = utc_now() - timedelta(hours=1)
-    with sessions() as s, s.begin():
-        RunRepository(s).add(
-            Run(id=run_id, tenant_id=tenant, campaign_id=uuid.UUID(ctx.campaign_id), workflow_name="campaign",
-                status=RunStatus.PENDING.value, context=ctx.to_json_dict(), updated_at=an_hour_ago,
-                lease_expires_at=an_hour_ago, sweeps=sweeps, epoch=1)
-        )  # fmt: skip
-        if running:
-            s.add(RunStep(run_id=run_id, step_id=running, tenant_id=tenant, outcome="running", attempts=1, epoch=1,
-                          dispatched_epoch=1, updated_at=an_hour_ago))  # fmt: skip
-    return run_id
+from context.runs import utc_now
+from tests.worker_fixtures import WorkerProcess, left_behind, wait_for_run
 
 
 def test_a_run_whose_lease_expired_is_resumed_by_the_sweeper_and_completes(
     celery_client: Celery, worker: WorkerProcess, pg_sessions: sessionmaker[Session], registry: ReferenceTypeRegistry
 ) -> None:
     tenant = uuid.uuid4()
-    run_id = _left_behind(pg_sessions, registry, tenant, running="plan")
+    run_id = left_behind(pg_sessions, registry, tenant, running="plan")
 
     celery_client.send_task("campaign.sweep", queue="campaign")
     run, steps = wait_for_run(pg_sessions, run_id, tenant)
@@ -62,7 +32,7 @@ def test_a_run_with_nothing_in_flight_is_sent_again_by_its_own_epoch(
     celery_client: Celery, worker: WorkerProcess, pg_sessions: sessionmaker[Session], registry: ReferenceTypeRegistry
 ) -> None:
     tenant = uuid.uuid4()
-    run_id = _left_behind(pg_sessions, registry, tenant, sweeps=3)
+    run_id = left_behind(pg_sessions, registry, tenant, sweeps=3)
 
     celery_client.send_task("campaign.sweep", queue="campaign")
     run, steps = wait_for_run(pg_sessions, run_id, tenant)
@@ -76,7 +46,7 @@ def test_a_run_swept_too_often_without_progress_fails_with_the_reason(
     celery_client: Celery, worker: WorkerProcess, pg_sessions: sessionmaker[Session], registry: ReferenceTypeRegistry
 ) -> None:
     tenant = uuid.uuid4()
-    run_id = _left_behind(pg_sessions, registry, tenant, sweeps=3, running="plan")  # CAMPAIGN_MAX_SWEEPS is 3
+    run_id = left_behind(pg_sessions, registry, tenant, sweeps=3, running="plan")  # CAMPAIGN_MAX_SWEEPS is 3
 
     celery_client.send_task("campaign.sweep", queue="campaign")
     run, steps = wait_for_run(pg_sessions, run_id, tenant)
