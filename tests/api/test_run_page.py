@@ -124,7 +124,7 @@ def test_a_completed_run_shows_its_timeline_from_the_ledger_its_artifacts_and_it
     _shot(page, "completed", tmp_path)
 
 
-def test_the_game_route_serves_the_tenants_game_only_under_a_policy_that_loads_nothing(
+def test_the_game_and_the_page_parts_answer_their_tenant_only_and_the_game_loads_nothing(
     http: httpx.Client, tenants: list[Tenant]
 ) -> None:
     owner = tenants[0]
@@ -136,6 +136,10 @@ def test_the_game_route_serves_the_tenants_game_only_under_a_policy_that_loads_n
     policy = answer.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "sandbox allow-scripts" in policy
     assert http.get(f"/v1/runs/{run_id}/game").status_code == 401
+    # The parts the run page re-reads on each event: the same tenant only, like the page.
+    assert http.get(f"/runs/{run_id}/parts").status_code == 401
+    assert http.get(f"/runs/{run_id}/parts", headers=tenants[1].headers).status_code == 404
+    assert http.get(f"/runs/{run_id}/parts", headers=owner.headers).json()["status"] == "completed"
 
 
 def test_a_failed_run_shows_its_reason_and_the_step_that_failed(
