@@ -11,7 +11,7 @@ from api.db import libpq_dsn, require_postgresql
 from api.event_hub import EventHub
 from api.limits import BodyLimits
 from api.refusals import HANDLERS
-from api.routes import artifacts, events, health, metrics, page, runs
+from api.routes import artifacts, events, game, health, metrics, page, runs
 from api.settings import get_api_settings
 
 
@@ -34,7 +34,15 @@ def create_app() -> FastAPI:
         "Every route but /healthz and /readyz takes `Authorization: Bearer <API key>`.",
         lifespan=lifespan,
     )
-    for router in (runs.router, events.router, artifacts.router, health.router, metrics.router, page.router):
+    for router in (
+        runs.router,
+        events.router,
+        artifacts.router,
+        game.router,
+        health.router,
+        metrics.router,
+        page.router,
+    ):
         app.include_router(router)
     for error, handler in HANDLERS.items():
         app.add_exception_handler(error, handler)

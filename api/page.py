@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from api.schemas import RunOut, StepOut
+from api.schemas import RunOut
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d232b;background:#f6f7f9}
 header{background:#1d232b;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1rem;align-items:center}
-header a{color:#fff;text-decoration:none;font-weight:600}main{padding:1rem 1.2rem;max-width:72rem}
+header a{color:#fff;text-decoration:none;font-weight:600}main{padding:1rem 1.2rem;max-width:90rem}
 table{border-collapse:collapse;width:100%;background:#fff}th,td{padding:.35rem .6rem;border-bottom:1px solid #e3e6ea;
 text-align:left;vertical-align:top}th{font-weight:600;background:#eef0f3}.mono{font-family:ui-monospace,monospace}
 .status{display:inline-block;padding:.05rem .5rem;border-radius:.6rem;font-size:12px;font-weight:600;background:#e3e6ea}
@@ -19,47 +19,19 @@ text-align:left;vertical-align:top}th{font-weight:600;background:#eef0f3}.mono{f
 .s-queued{background:#eceff3;color:#374151}.reason{background:#fde0e0;padding:.6rem;border-radius:.3rem}
 nav.filters a{margin-right:.8rem}.previews{display:flex;gap:1rem;flex-wrap:wrap;margin-top:1rem}
 .previews figure{margin:0;background:#fff;padding:.5rem;border:1px solid #e3e6ea}.previews img{max-width:16rem}
-"""
-
-RUN_SCRIPT = """
-const runId = document.body.dataset.run;
-const terminal = new Set(["completed", "failed", "cancelled"]);
-function cell(text, cls) { const td = document.createElement("td"); td.textContent = text ?? "";
-  if (cls) td.className = cls; return td; }
-function badge(text) { const td = document.createElement("td"); if (!text) return td;
-  const span = document.createElement("span"); span.className = "status s-" + text; span.textContent = text;
-  td.appendChild(span); return td; }
-function seconds(a, b) { return a && b ? ((new Date(b) - new Date(a)) / 1000).toFixed(2) + " s" : ""; }
-async function refresh() {
-  const [run, steps] = await Promise.all([fetch(`/v1/runs/${runId}`).then(r => r.json()),
-                                          fetch(`/v1/runs/${runId}/steps`).then(r => r.json())]);
-  const status = document.getElementById("run-status");
-  status.textContent = run.status; status.className = "status s-" + run.status;
-  const reason = document.getElementById("reason");
-  reason.hidden = !run.reason; reason.textContent = run.reason ? `${run.failedStep || ""}: ${run.reason}` : "";
-  const rows = steps.map(s => { const tr = document.createElement("tr"); tr.dataset.step = s.stepId;
-    tr.append(cell(s.stepId, "mono"), badge(s.outcome), cell(s.queue), cell(s.hostname, "mono"),
-              cell(s.attempts), cell(seconds(s.startedAt, s.finishedAt)), cell(s.reason)); return tr; });
-  document.getElementById("steps").replaceChildren(...rows);
-  return run.status;
-}
-const log = document.getElementById("events");
-const source = new EventSource(`/v1/runs/${runId}/events`);
-source.onmessage = async (message) => {
-  const event = JSON.parse(message.data);
-  const li = document.createElement("li");
-  li.textContent = `${event.at} ${event.kind}${event.step ? " " + event.step : ""}`;
-  log.appendChild(li);
-  if (terminal.has(await refresh()) && terminal.has(event.kind)) source.close();
-};
+.s-recorded{background:#d7f5df;color:#14532d}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.bar{position:relative;height:.8rem;min-width:12rem;background:#f1f3f6}.bar span{position:absolute;top:0;bottom:0}
+.bar .wait{background:#c9ced6}.bar .run{background:#4f8df5}.bar .run.live{background:#f2b705}
+.previews figure.game{flex-basis:100%}.previews iframe{width:100%;height:34rem;border:0;background:#fff}
+.nowrap{white-space:nowrap}figcaption{font-size:12px;color:#4b5563;margin-bottom:.3rem}.previews video{max-width:16rem}
 """
 
 
-def _badge(status: str | None) -> str:
+def badge(status: str | None) -> str:
     return f'<span class="status s-{escape(status)}">{escape(status)}</span>' if status else ""
 
 
-def _page(title: str, body: str, *, data_run: str = "", script: str = "") -> str:
+def shell(title: str, body: str, *, data_run: str = "", script: str = "") -> str:
     run_attr = f' data-run="{escape(data_run)}"' if data_run else ""
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
@@ -93,7 +65,7 @@ def runs_page(runs: list[RunOut], *, status: str | None, next_cursor: str | None
         f'<a href="/?status={s}">{s}</a>' for s in ("queued", "running", "completed", "failed", "cancelled")
     )
     rows = "".join(
-        f'<tr><td class="mono"><a href="/runs/{r.id}">{r.id}</a></td><td>{_badge(r.status)}</td>'
+        f'<tr><td class="mono"><a href="/runs/{r.id}">{r.id}</a></td><td>{badge(r.status)}</td>'
         f"<td>{escape(_brief(r))}</td><td>{_age(r.created_at, now)}</td>"
         f"<td>{f'{r.duration_s:.1f} s' if r.duration_s is not None else ''}</td></tr>"
         for r in runs
@@ -107,38 +79,7 @@ def runs_page(runs: list[RunOut], *, status: str | None, next_cursor: str | None
         f"<table><thead><tr><th>run</th><th>status</th><th>brief</th><th>age</th><th>duration</th></tr></thead>"
         f'<tbody id="runs">{rows}</tbody></table>' + (more if next_cursor else "")
     )
-    return _page("Campaign runs", body)
-
-
-PREVIEWS = (("intro_image", "img"), ("bgm", "audio"), ("sfx", "audio"))
-
-
-def run_page(run: RunOut, steps: list[StepOut]) -> str:
-    types = {a.get("type") for a in ((run.context or {}).get("artifacts") or {}).values() if isinstance(a, dict)}
-    previews = "".join(
-        f'<figure><figcaption>{kind}</figcaption><img alt="{kind}" src="/v1/runs/{run.id}/artifacts/{kind}"></figure>'
-        if tag == "img"
-        else f'<figure><figcaption>{kind}</figcaption><audio controls src="/v1/runs/{run.id}/artifacts/{kind}">'
-        f"</audio></figure>"
-        for kind, tag in PREVIEWS
-        if kind in types
-    )
-    rows = "".join(
-        f'<tr data-step="{escape(s.step_id)}"><td class="mono">{escape(s.step_id)}</td><td>{_badge(s.outcome)}</td>'
-        f"<td>{escape(s.queue or '')}</td><td class='mono'>{escape(s.hostname or '')}</td><td>{s.attempts or ''}</td>"
-        f"<td></td><td>{escape(s.reason or '')}</td></tr>"
-        for s in steps
-    )
-    reason = f"{run.failed_step or ''}: {run.reason}" if run.reason else ""
-    body = (
-        f'<h1 class="mono">{run.id}</h1><p>Status: <span id="run-status" class="status s-{run.status}">{run.status}'
-        f"</span> · created {run.created_at.isoformat() if run.created_at else ''}</p>"
-        f'<p id="reason" class="reason"{"" if reason else " hidden"}>{escape(reason)}</p>'
-        "<table><thead><tr><th>step</th><th>outcome</th><th>queue</th><th>worker</th><th>attempts</th>"
-        f'<th>run time</th><th>why</th></tr></thead><tbody id="steps">{rows}</tbody></table>'
-        f'<div class="previews">{previews}</div><h2>Events</h2><ol id="events"></ol>'
-    )
-    return _page(f"Run {run.id}", body, data_run=str(run.id), script=RUN_SCRIPT)
+    return shell("Campaign runs", body)
 
 
 def login_page(error: str = "") -> str:

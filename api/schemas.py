@@ -99,8 +99,9 @@ class StepOut(ApiModel):
     reason: str | None = None
     attempts: int | None = None
     queue: str | None = None
-    hostname: str | None = None
-    started_at: datetime | None = None
+    hostname: str | None = Field(default=None, description="The worker that ran (or runs) it.")
+    sent_at: datetime | None = Field(default=None, description="When it was sent to its queue (its last send).")
+    started_at: datetime | None = Field(default=None, description="startedAt - sentAt: its wait in the queue.")
     finished_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -115,6 +116,7 @@ class StepOut(ApiModel):
             attempts=row.attempts,
             queue=row.queue,
             hostname=row.hostname,
+            sent_at=row.sent_at,
             started_at=row.started_at,
             finished_at=row.finished_at,
             updated_at=row.updated_at,

@@ -109,6 +109,7 @@ class RunStep(Base):
     queue: Mapped[str | None] = mapped_column(String(64))
     hostname: Mapped[str | None] = mapped_column(String(255))
     task_id: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set by a trigger (migration 0016)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

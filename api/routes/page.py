@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from api.auth import COOKIE, presented_key
 from api.db import api_sessions
-from api.page import login_page, run_page, runs_page
+from api.page import login_page, runs_page
 from api.refusals import ApiRefusalError
+from api.run_view import run_page, run_parts
 from api.schemas import RunOut, RunStatusName, StepOut
 from api.settings import get_api_settings, key_digest
 from api.submission import existing
 from context.run_pages import BadCursorError, RunFilter, list_runs
+from pipeline.errors import Problem
 from tasks.worker import resources
 
 router = APIRouter(include_in_schema=False)
@@ -56,15 +59,29 @@ def runs_list(
     return HTMLResponse(runs_page([RunOut.of(r) for r in page.runs], status=status, next_cursor=page.next_cursor))
 
 
+def _run(run_id: uuid.UUID, tenant: uuid.UUID) -> tuple[RunOut, list[StepOut]]:
+    snap = existing(run_id, tenant)  # 404 refusal, as the API answers
+    rows = {s.step_id: s for s in snap.steps}
+    return RunOut.of(snap.run), [StepOut.of(step_id, rows.get(step_id)) for step_id in resources().graph.step_ids]
+
+
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def one_run(request: Request, run_id: uuid.UUID) -> Response:
     tenant = _tenant(request)
     if tenant is None:
         return _login()
-    snap = existing(run_id, tenant)  # 404 refusal, as the API answers
-    rows = {s.step_id: s for s in snap.steps}
-    steps = [StepOut.of(step_id, rows.get(step_id)) for step_id in resources().graph.step_ids]
-    return HTMLResponse(run_page(RunOut.of(snap.run), steps))
+    return HTMLResponse(run_page(*_run(run_id, tenant), datetime.now(UTC)))
+
+
+@router.get("/runs/{run_id}/parts")
+def run_page_parts(request: Request, run_id: uuid.UUID) -> Response:
+    """What the run page's script swaps in when an event arrives (summary, steps, previews), as HTML in JSON."""
+    tenant = _tenant(request)
+    if tenant is None:
+        raise ApiRefusalError(401, "unauthorized", [Problem("Authorization", "sign in, or send a bearer key")])
+    return JSONResponse(
+        run_parts(*_run(run_id, tenant), datetime.now(UTC)).as_json(), headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)

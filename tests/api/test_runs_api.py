@@ -94,7 +94,7 @@ def test_another_tenants_run_answers_exactly_like_a_missing_one(http: httpx.Clie
     wait_until_finished(http, run_id, mine)
     missing_id = str(uuid.uuid4())
 
-    for path in ("", "/steps", "/events", "/artifacts/plan"):
+    for path in ("", "/steps", "/events", "/artifacts/plan", "/game"):
         other = http.get(f"/v1/runs/{run_id}{path}", headers=theirs.headers)
         missing = http.get(f"/v1/runs/{missing_id}{path}", headers=theirs.headers)
         assert other.status_code == missing.status_code == 404, path
