@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from functools import cache
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-HASH_PREFIX = "sha256:"
+from context.api_keys import HASH_PREFIX, key_digest
 
-
-def key_digest(key: str) -> str:
-    """How a key is held in memory and may be configured: `sha256:` and the hex digest of the key."""
-    return HASH_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+__all__ = ["HASH_PREFIX", "ApiSettings", "get_api_settings", "key_digest"]
 
 
 def _digests(keys: list[str]) -> list[str]:
