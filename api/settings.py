@@ -6,9 +6,10 @@ import uuid
 from functools import cache
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from context.api_keys import HASH_PREFIX, key_digest
+from context.settings import SecretFileSettings
 
 __all__ = ["HASH_PREFIX", "ApiSettings", "get_api_settings", "key_digest"]
 
@@ -17,7 +18,7 @@ def _digests(keys: list[str]) -> list[str]:
     return [k if k.startswith(HASH_PREFIX) else key_digest(k) for k in keys]
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(SecretFileSettings):  # CAMPAIGN_API_KEYS_FILE etc.: keys from secret files, as compose mounts them
     model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", env_file=".env", extra="ignore")
 
     # {key: tenant uuid}; a key may be given as `sha256:<hex>` so the environment need not hold it in clear.
