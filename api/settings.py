@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from functools import cache
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-HASH_PREFIX = "sha256:"
+from context.api_keys import HASH_PREFIX, key_digest
+from context.settings import SecretFileSettings
 
-
-def key_digest(key: str) -> str:
-    """How a key is held in memory and may be configured: `sha256:` and the hex digest of the key."""
-    return HASH_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+__all__ = ["HASH_PREFIX", "ApiSettings", "get_api_settings", "key_digest"]
 
 
 def _digests(keys: list[str]) -> list[str]:
     return [k if k.startswith(HASH_PREFIX) else key_digest(k) for k in keys]
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(SecretFileSettings):  # CAMPAIGN_API_KEYS_FILE etc.: keys from secret files, as compose mounts them
     model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", env_file=".env", extra="ignore")
 
     # {key: tenant uuid}; a key may be given as `sha256:<hex>` so the environment need not hold it in clear.

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from cli.assets import AssetOpt, read_assets, upload_assets
 from cli.gc import gc as gc_command
+from cli.keys import keys_cli
 from cli.open_cmd import open_run
 from cli.schema import schema as _schema_command
 from context.errors import BaseRunNotFoundError, ContextError
@@ -29,6 +30,7 @@ EXIT_STILL_RUNNING = 6  # --wait gave up; the run goes on
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 db_cli = typer.Typer(no_args_is_help=True, help="Database migrations (Alembic).")
 cli.add_typer(db_cli, name="db")
+cli.add_typer(keys_cli, name="keys")
 cli.command("open")(open_run)
 cli.command("schema")(_schema_command)
 cli.command("gc")(gc_command)
@@ -447,7 +449,7 @@ def api_server(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes.")] = 1,
 ) -> None:
-    """Serve the HTTP API (and the run page) with uvicorn; keys come from CAMPAIGN_API_KEYS."""
+    """Serve the HTTP API (and the run page) with uvicorn; keys from `campaign keys create` or CAMPAIGN_API_KEYS."""
     import uvicorn
 
     cfg = settings_now()

@@ -48,7 +48,22 @@ class FileSettingsSource(EnvSettingsSource):
         return text, field_name, self.field_is_complex(field)
 
 
-class Settings(BaseSettings):
+class SecretFileSettings(BaseSettings):
+    """Settings that each may come from the file CAMPAIGN_<NAME>_FILE names (FileSettingsSource)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, FileSettingsSource(settings_cls), dotenv_settings, file_secret_settings
+
+
+class Settings(SecretFileSettings):
     model_config = SettingsConfigDict(env_prefix="CAMPAIGN_", env_file=".env", extra="ignore")
 
     # None: the embedded PostgreSQL under data_dir, started on demand (context.embedded).
@@ -97,17 +112,6 @@ class Settings(BaseSettings):
     step_versions: dict[str, str] = Field(default_factory=dict)
     # step id -> HTTP generation service (pipeline.service_generator.ServiceConfig as JSON)
     services: dict[str, dict[str, Any]] = Field(default_factory=dict)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, FileSettingsSource(settings_cls), dotenv_settings, file_secret_settings
 
     @field_validator("database_url")
     @classmethod

@@ -16,6 +16,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,10 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT = os.environ["COMPOSE_CHECK_PROJECT"]
 SECRETS = Path(os.environ["SECRETS_DIR"])
 FLOWER = f"http://127.0.0.1:{os.environ['FLOWER_PORT']}"
+API = f"http://127.0.0.1:{os.environ['API_PORT']}"
 COMPOSE = ["docker-compose", "--ansi", "never", "-p", PROJECT, "-f", "docker-compose.yml", "-f",
            "docker/compose.standin.yml"]  # fmt: skip
 HOST2 = [*COMPOSE[:4], f"{PROJECT}host2", *COMPOSE[5:], "-f", "docker/compose.host2.yml"]
-APP_SERVICES = ("intake", "worker", "media-worker", "beat", "flower")
+APP_SERVICES = ("intake", "worker", "media-worker", "beat", "flower", "api")
 HEALTHY_WITHIN_S = 240  # first start: PostgreSQL initialises, migrations run, workers come up
 RUN_WITHIN_S = 240  # one campaign run of the offline generators, started to completed
 
@@ -150,6 +152,57 @@ def node_client_run() -> str:
     result = json.loads(out.strip().splitlines()[-1])
     state.update(run_id=result["runId"], tenant_id=result["tenantId"])
     return f"run {result['runId']} {result['status']}; reader UPDATE: {result['updateRefused']}"
+
+
+def api(path: str, key: str, body: object = None) -> tuple[int, dict[str, object]]:
+    """A JSON request to the api service's published port: its status and JSON body."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    request = urllib.request.Request(API + path, data=data, headers=headers, method="POST" if data else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def sse_kinds_until_end(run_id: str, key: str) -> list[str]:
+    """The `kind` of each event of GET /v1/runs/{id}/events, read up to the run's end (the stream stays open)."""
+    request = urllib.request.Request(f"{API}/v1/runs/{run_id}/events", headers={"Authorization": f"Bearer {key}"})
+    kinds: list[str] = []
+    with urllib.request.urlopen(request, timeout=30) as stream:
+        for raw in stream:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("data:"):
+                kinds.append(json.loads(line[5:])["kind"])
+                if kinds[-1] in ("completed", "failed", "cancelled"):
+                    return kinds
+    raise AssertionError(f"the stream ended after {kinds}")
+
+
+@check("the api service: a key of `campaign keys create` submits a run over HTTP; it completes; SSE tells so")
+def api_run() -> str:
+    status, _ = api("/v1/runs", "ck_not-a-key")
+    assert status == 401, status
+    tenant = str(uuid.uuid4())
+    made = sh("docker", "exec", one("api"), "campaign", "keys", "create", "--tenant", tenant)
+    key = made.strip().splitlines()[-1]
+    body = {"payload": {"brief": "Spin the wheel for a free coffee. Warm colours."}}
+    status, run = api("/v1/runs", key, body)
+    assert status == 202, (status, run)
+    run_id = str(run["id"])
+    deadline = time.monotonic() + RUN_WITHIN_S
+    while (run := api(f"/v1/runs/{run_id}", key)[1])["status"] not in ("completed", "failed", "cancelled"):
+        assert time.monotonic() < deadline, f"run {run_id} still {run['status']} after {RUN_WITHIN_S} s"
+        time.sleep(1)
+    assert run["status"] == "completed" and run["tenantId"] == tenant, run
+    kinds = sse_kinds_until_end(run_id, key)
+    assert kinds[0] == "queued" and kinds[-1] == "completed", kinds
+    file_key = next(iter(json.loads(secret("api_keys"))))  # the secret file's key works beside the table's
+    assert api(f"/v1/runs/{run_id}", file_key)[0] == 404  # another tenant's run: as a missing one
+    assert api("/v1/runs", file_key)[0] == 200
+    steps = kinds.count("step_finished")
+    return f"run {run_id} completed for tenant {tenant}; {len(kinds)} events over SSE ({steps} steps)"
 
 
 def step_records(run_id: str, tenant_id: str) -> list[dict[str, object]]:

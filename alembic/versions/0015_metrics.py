@@ -4,7 +4,7 @@ Counts only, across tenants: owned by campaign_inspector like app.run_status_cou
 database's admin, bound by row-level security, still counts every tenant's runs. Versioned SQL in alembic/sql (34).
 
 Revision ID: 0015_metrics
-Revises: 0013_api
+Revises: 0014_api_keys
 """
 
 from alembic import op
@@ -12,8 +12,8 @@ from alembic import op
 from context.migrations import act_as_inspector, hand_to_inspector, load_sql_functions
 
 revision = "0015_metrics"
-# 0014 (API keys) is on another branch: whichever lands second re-points this to the other's revision.
-down_revision = "0013_api"
+
+down_revision = "0014_api_keys"
 branch_labels = None
 depends_on = None
 

@@ -124,7 +124,8 @@ def test_a_managed_databases_admin_migrates_up_and_down_and_keeps_no_inspector_m
     inspector_member = "SELECT pg_has_role(current_user, 'campaign_inspector', 'MEMBER')"
     owner_of = "SELECT proowner::regrole::text FROM pg_proc WHERE oid = to_regprocedure(:f)"
     assert query(managed_db_url, inspector_member) == [(False,)]  # or it would read every tenant's rows
-    for function in ("app.sweep_candidates(timestamptz)", "app.run_status_counts()", "app.queued_runs_by_tenant()"):
+    cross_tenant = ("app.sweep_candidates(timestamptz)", "app.run_status_counts()", "app.queued_runs_by_tenant()")
+    for function in (*cross_tenant, "app.api_key_tenant(text)"):
         assert query_with(managed_db_url, owner_of, f=function) == [("campaign_inspector",)]
 
 

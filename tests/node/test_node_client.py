@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -13,21 +12,11 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from tests.node.conftest import NODE_DIR
 from tests.services import RedisServer, empty_redis
 from tests.worker_fixtures import ROOT, WorkerProcess, client_app, worker_env
 
-NODE_DIR = ROOT / "clients" / "node"
 NODE_DB = 10  # a database of the session's own redis-server that no other fixture uses
-
-
-@pytest.fixture(scope="module")
-def node_modules() -> Path:
-    """The client's dependencies, exactly as the committed lockfile pins them (`npm ci` when missing)."""
-    npm = shutil.which("npm")
-    assert npm and shutil.which("node"), "node and npm are needed for the TypeScript-side test"
-    if not (NODE_DIR / "node_modules" / "celery-node").is_dir():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=600)
-    return NODE_DIR / "node_modules"
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from api.settings import ApiSettings, key_digest
 from context.settings import Settings
 from pipeline.policy import default_policy
 from pipeline.steps import DEFAULT_GRAPH
@@ -24,6 +25,7 @@ ENV_EXAMPLE_TEXT = (ROOT / ".env.example").read_text(encoding="utf-8")
 
 PREFIX = Settings.model_config["env_prefix"]
 SETTINGS_VARS = {f"{PREFIX}{name}".upper() for name in Settings.model_fields}
+API_SETTINGS_VARS = {f"{PREFIX}{name}".upper() for name in ApiSettings.model_fields}  # the API's own
 # Read by docker compose only (a command-line flag, the role's password in a URL), never by the code.
 COMPOSE_ONLY_VARS = {
     "CAMPAIGN_WORKER_CONCURRENCY",
@@ -33,8 +35,8 @@ COMPOSE_ONLY_VARS = {
 }
 # Read by docker/postgres-init.sh inside the postgres container, not by the Python code.
 INIT_SCRIPT_VARS = {"CAMPAIGN_WORKER_DB_PASSWORD_FILE", "CAMPAIGN_READER_DB_PASSWORD_FILE"}
-ROLES = {"db", "broker", "s3", "intake", "worker", "media", "beat", "flower", "tools"}
-LONG_RUNNING = {"postgres", "redis", "minio", "intake", "worker", "media-worker", "beat", "flower"}
+ROLES = {"db", "broker", "s3", "intake", "worker", "media", "beat", "flower", "api", "tools"}
+LONG_RUNNING = {"postgres", "redis", "minio", "intake", "worker", "media-worker", "beat", "flower", "api"}
 APP_SERVICES = {"migrate", "intake", "worker", "media-worker", "beat", "flower", "links"}
 # A variable set or documented in .env.example, commented out or not: `NAME=...` or `#NAME=...`.
 ENV_LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
@@ -90,6 +92,7 @@ def test_the_stack_has_postgres_redis_a_migration_workers_beat_flower_and_a_link
         "intake",
         "beat",
         "flower",
+        "api",
         "links",
     }
 
@@ -154,6 +157,21 @@ def test_every_long_running_service_has_a_healthcheck_that_probes_the_real_thing
         assert "celery@$$HOSTNAME" in probes[name]  # this replica, not any worker ($$: not a compose variable)
     assert "/app/var/celerybeat-schedule" in probes["beat"] and "CAMPAIGN_SWEEP_INTERVAL_S" in probes["beat"]
     assert "/healthcheck" in probes["flower"] and "Authorization" in probes["flower"]
+    assert "http://127.0.0.1:8000/readyz" in probes["api"]  # the database and the broker, not just the process
+
+
+def test_the_api_serves_campaign_api_with_its_keys_from_secret_files_on_this_host_only(
+    compose: dict[str, Any],
+) -> None:
+    api = service(compose, "api")
+    assert api["command"] == ["campaign", "api", "--host", "0.0.0.0", "--port", "8000"]
+    assert api["ports"] == ["127.0.0.1:${API_PORT:-8000}:8000"]  # never beyond this host, as Flower
+    assert set(api["secrets"]) == {"database_url_worker", "s3_worker_credentials", "api_keys", "metrics_keys"}
+    env = environment(api)
+    assert env["CAMPAIGN_DATABASE_URL_FILE"] == "/run/secrets/database_url_worker"  # the RLS-bound role
+    assert env["CAMPAIGN_API_KEYS_FILE"] == "/run/secrets/api_keys"
+    assert env["CAMPAIGN_METRICS_KEYS_FILE"] == "/run/secrets/metrics_keys"
+    assert all(v in env or f"{v}_FILE" in env for v in SETTINGS_VARS | API_SETTINGS_VARS)
 
 
 def test_every_service_rotates_its_logs_and_long_running_ones_have_a_memory_limit(compose: dict[str, Any]) -> None:
@@ -281,7 +299,8 @@ def test_no_secret_is_an_environment_value_every_one_is_a_file(compose: dict[str
 
 
 def real_setting(name: str) -> bool:
-    return name in SETTINGS_VARS or (name.endswith("_FILE") and name.removesuffix("_FILE") in SETTINGS_VARS)
+    known = SETTINGS_VARS | API_SETTINGS_VARS
+    return name in known or (name.endswith("_FILE") and name.removesuffix("_FILE") in known)
 
 
 def test_every_campaign_variable_in_compose_and_env_example_is_a_real_setting() -> None:
@@ -294,9 +313,9 @@ def test_every_campaign_variable_in_compose_and_env_example_is_a_real_setting() 
 
 def test_every_setting_is_documented_in_env_example_with_a_comment() -> None:
     documented = env_example()
-    assert SETTINGS_VARS - set(documented) == set()
+    assert (SETTINGS_VARS | API_SETTINGS_VARS) - set(documented) == set()
     lines = ENV_EXAMPLE_TEXT.splitlines()
-    for name in SETTINGS_VARS | COMPOSE_ONLY_VARS:
+    for name in SETTINGS_VARS | API_SETTINGS_VARS | COMPOSE_ONLY_VARS:
         index = next(i for i, line in enumerate(lines) if re.match(rf"^#?{name}=", line))
         above = lines[index - 1]
         assert above.startswith("# ") and not ENV_LINE.match(above), f"{name} needs a one-line comment above it"
@@ -317,7 +336,7 @@ def test_env_example_holds_no_secrets() -> None:
 def test_every_example_value_in_env_example_is_accepted_by_the_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in SETTINGS_VARS:
+    for name in SETTINGS_VARS | API_SETTINGS_VARS:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(f"{name}_FILE", raising=False)
     env_file = tmp_path / ".env"
@@ -329,6 +348,8 @@ def test_every_example_value_in_env_example_is_accepted_by_the_settings(
     assert settings.database_url.startswith("postgresql+psycopg://campaign_worker:")
     assert settings.generators == {"bgm": "mypackage.audio:generate_bgm"}
     assert str(settings.tenant) == "00000000-0000-4000-8000-000000000001"
+    api = ApiSettings(_env_file=env_file)  # type: ignore[call-arg]
+    assert set(api.api_keys.values()) == {settings.tenant} and api.metrics_keys and api.max_body_depth == 32
 
 
 def test_a_setting_is_read_from_the_file_its_file_variable_names_and_a_direct_value_wins(
@@ -349,6 +370,24 @@ def test_a_setting_is_read_from_the_file_its_file_variable_names_and_a_direct_va
 
     monkeypatch.setenv("CAMPAIGN_DATABASE_URL", "postgresql://other@db:5432/campaign")
     assert Settings(_env_file=None).database_url.endswith("//other@db:5432/campaign")  # type: ignore[call-arg]
+
+
+def test_the_apis_keys_are_read_from_the_file_their_file_variable_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in API_SETTINGS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    tenant = uuid.uuid4()
+    keys_file, metrics_file = tmp_path / "api_keys", tmp_path / "metrics_keys"
+    keys_file.write_text(f'{{"ck_k3y": "{tenant}"}}\n', encoding="utf-8")
+    metrics_file.write_text('["ck_m3trics"]', encoding="utf-8")
+    monkeypatch.setenv("CAMPAIGN_API_KEYS_FILE", str(keys_file))
+    monkeypatch.setenv("CAMPAIGN_METRICS_KEYS_FILE", str(metrics_file))
+
+    api = ApiSettings(_env_file=None)  # type: ignore[call-arg]
+
+    assert api.api_keys == {key_digest("ck_k3y"): tenant}
+    assert api.metrics_keys == [key_digest("ck_m3trics")]
 
 
 def test_a_file_variable_naming_a_missing_file_stops_the_cli_naming_variable_and_path(tmp_path: Path) -> None:
