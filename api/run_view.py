@@ -50,6 +50,9 @@ function schedule(done) {
   if (inFlight) { again = true; return; }
   inFlight = refresh().then(done).finally(() => { inFlight = null; if (again) { again = false; schedule(done); } });
 }
+// A step's start logs no event (one more row and NOTIFY per step would cost every run): while the run is not over,
+// its parts are re-read every 2 s as well, so a step shows as running at most 2 s after it starts.
+const tick = setInterval(() => schedule((status) => { if (terminal.has(status)) clearInterval(tick); }), 2000);
 const source = new EventSource(`/v1/runs/${runId}/events`);
 source.onmessage = (message) => {
   const event = JSON.parse(message.data);

@@ -191,6 +191,29 @@ def test_a_running_run_follows_its_events_to_completed_without_a_reload(
     _shot(page, "list", tmp_path)
 
 
+def test_a_running_step_shows_within_the_re_read_interval_without_any_event(
+    signed_in: Any, http: httpx.Client, api: ApiServer, tenants: list[Tenant]
+) -> None:
+    """A step's start logs no event of its own: the page re-reads its parts every 2 s while the run is live."""
+    page, tenant = signed_in, tenants[0]
+    hold = {**NOOP, "steps": {**NOOP["steps"], "plan": {"sleep_s": 10}}}
+    # Two runs take both slots of the shared worker (-c 2); the third run's plan waits in the queue for a slot.
+    blockers = [http.post("/v1/runs", json={"payload": hold}, headers=tenant.headers).json()["id"] for _ in range(2)]
+    for blocker in blockers:
+        wait_for(lambda b=blocker: _step_is(http, b, tenant, "plan", "running"), timeout_s=60, what=f"{blocker} plan")
+    run_id = http.post("/v1/runs", json={"payload": hold}, headers=tenant.headers).json()["id"]
+    page.goto(f"{api.url}/runs/{run_id}")
+    assert page.locator("tr[data-step=plan]").get_attribute("data-state") != "running"  # waiting for a slot
+    page.evaluate("() => source.close()")  # from here on no event reaches the page: only the re-read can update it
+
+    wait_for(lambda: _step_is(http, run_id, tenant, "plan", "running"), timeout_s=60, what=f"{run_id}'s plan to run")
+    plan_running = "() => document.querySelector('tr[data-step=plan]').dataset.state === 'running'"
+    # The 2 s interval and a request's time (up to 4 s on a loaded machine), well inside the plan's 10 s.
+    page.wait_for_function(plan_running, timeout=6000)
+    for run in (*blockers, run_id):
+        wait_until_finished(http, run, tenant)
+
+
 def _step_is(http: httpx.Client, run_id: str, tenant: Tenant, step: str, outcome: str) -> bool:
     answer = http.get(f"/v1/runs/{run_id}/steps", headers=tenant.headers)
     return answer.status_code == 200 and any(s["stepId"] == step and s["outcome"] == outcome for s in answer.json())
