@@ -188,6 +188,7 @@ def api_run() -> str:
     made = sh("docker", "exec", one("api"), "campaign", "keys", "create", "--tenant", tenant)
     key = made.strip().splitlines()[-1]
     body = {"payload": {"brief": "Spin the wheel for a free coffee. Warm colours."}}
+    submitted = time.monotonic()
     status, run = api("/v1/runs", key, body)
     assert status == 202, (status, run)
     run_id = str(run["id"])
@@ -196,6 +197,7 @@ def api_run() -> str:
         assert time.monotonic() < deadline, f"run {run_id} still {run['status']} after {RUN_WITHIN_S} s"
         time.sleep(1)
     assert run["status"] == "completed" and run["tenantId"] == tenant, run
+    state["run_s"] = str(time.monotonic() - submitted)  # how long a whole run takes on this machine, now
     kinds = sse_kinds_until_end(run_id, key)
     assert kinds[0] == "queued" and kinds[-1] == "completed", kinds
     file_key = next(iter(json.loads(secret("api_keys"))))  # the secret file's key works beside the table's
@@ -354,8 +356,11 @@ def the_bound_s() -> float:
     return float(os.environ["CAMPAIGN_RUN_LEASE_S"]) + hard + float(os.environ["CAMPAIGN_SWEEP_INTERVAL_S"])
 
 
-def all_complete_within(run_ids: list[str], since: float, bound_s: float, margin_s: float = 30) -> str:
-    deadline = since + bound_s + margin_s  # margin: container restarts and a worker's start
+def all_complete_within(run_ids: list[str], since: float, bound_s: float) -> str:
+    # The bound covers finding the fault; then the runs' remaining steps still run (three runs on two slots: about
+    # two runs' time, as measured on this machine by the api check) and a container restarts (30 s).
+    margin_s = 30 + 2 * float(state.get("run_s", "15"))
+    deadline = since + bound_s + margin_s
     while True:
         got = statuses(run_ids)
         if len(got) == len(run_ids) and set(got.values()) == {"completed"}:
