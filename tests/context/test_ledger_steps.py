@@ -24,8 +24,8 @@ LEASE = timedelta(seconds=60)
 
 class Tx:
     """`tx()`: a Ledger in a transaction of its own. `tx.call()`: the Ledger the single-call rules (begin_step,
-    end_step, heartbeat, unclaim, finish, admit) run on, as the step path does: in a transaction, or each call its own statement
-    on a connection in autocommit (the fixture runs each test both ways)."""
+    end_step, heartbeat, unclaim, finish, admit) run on, as the step path does: in a transaction, or each call its
+    own statement on a connection in autocommit (the fixture runs each test both ways)."""
 
     def __init__(self, sessions: sessionmaker[Session], autocommit: bool) -> None:
         self.sessions, self.autocommit = sessions, autocommit
