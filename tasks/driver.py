@@ -59,6 +59,9 @@ def send_step(res: Resources, run_id: str, tenant_id: str, step_id: str, epoch: 
         priority=step_priority(res.graph, step_id),
         soft_time_limit=policy.soft_time_limit_s,
         time_limit=policy.time_limit_s,
+        # What Flower shows of the message: a plain repr of three ids, not Celery's saferepr walk of every send.
+        argsrepr="()",
+        kwargsrepr=repr(ids),
         # A failure the step's own boundary could not record (hard time limit, killed process) still ends the run.
         link_error=app.signature("campaign.step_failed", kwargs={**ids, "step_id": step_id}, queue=policy.queue),
     )
@@ -67,7 +70,7 @@ def send_step(res: Resources, run_id: str, tenant_id: str, step_id: str, epoch: 
 def advance(run_id: str, tenant_id: str, epoch: int) -> None:
     """Send every step that is ready and not yet sent in this epoch; complete the run when all are recorded."""
     res = resources()
-    with autocommit_ledger(res.engine) as ledger:
+    with autocommit_ledger(res.autocommit) as ledger:
         end = ledger.end_step(uuid.UUID(run_id), uuid.UUID(tenant_id), None, epoch, deps=res.graph.deps, lease=lease())
     proceed(run_id, tenant_id, epoch, end)
 
@@ -97,7 +100,7 @@ def send_claimed(run_id: str, tenant_id: str, epoch: int, steps: Sequence[str]) 
             unsent = list(steps[i:])
             log.warning("broker refused a step; its claim is released for the sweeper to resend",
                         extra={"run_id": run_id, "epoch": epoch, "steps": unsent, "error": str(e)})  # fmt: skip
-            with autocommit_ledger(res.engine) as ledger:
+            with autocommit_ledger(res.autocommit) as ledger:
                 ledger.unclaim(uuid.UUID(run_id), uuid.UUID(tenant_id), epoch, unsent)
             return
 
@@ -174,7 +177,7 @@ def complete(run_id: str, tenant_id: str, epoch: int) -> None:
 def complete_with(run_id: str, tenant_id: str, epoch: int, ctx: CampaignContext) -> None:
     """End the run completed with `ctx`, built from its recorded results (which never change): one statement,
     compare-and-set on status and epoch, so a cancel or a takeover since then wins."""
-    with autocommit_ledger(resources().engine) as ledger:
+    with autocommit_ledger(resources().autocommit) as ledger:
         done = ledger.finish(uuid.UUID(run_id), uuid.UUID(tenant_id), status=RunStatus.COMPLETED, epoch=epoch,
                              context=ctx.to_json_dict())  # fmt: skip
     if done:
@@ -190,7 +193,7 @@ def _completed(run_id: str, tenant_id: str) -> None:
 def admit_next(tenant_id: str) -> None:
     """A run of the tenant ended (or arrived): start its oldest queued runs while it is under its cap."""
     res = resources()
-    with autocommit_ledger(res.engine) as ledger:
+    with autocommit_ledger(res.autocommit) as ledger:
         admitted = ledger.admit(uuid.UUID(tenant_id), settings.tenant_max_running, lease())
     for run_uuid, epoch in admitted:
         log.info("run admitted", extra={"run_id": str(run_uuid), "tenant_id": tenant_id, "epoch": epoch})

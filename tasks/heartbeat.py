@@ -115,7 +115,7 @@ class Heartbeats:
 
 
 def _renew(held: Held) -> bool:
-    with autocommit_ledger(resources().engine) as ledger:
+    with autocommit_ledger(resources().autocommit) as ledger:
         return ledger.heartbeat(held.run_id, held.tenant_id, held.epoch, held.lease)
 
 

@@ -73,7 +73,7 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
     res = resources()
     run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
     # Each ledger call is one statement, its own transaction (it names its tenant itself): one round trip.
-    with autocommit_ledger(res.engine) as ledger:
+    with autocommit_ledger(res.autocommit) as ledger:
         start = ledger.begin_step(
             run_uuid,
             tenant_uuid,
@@ -87,7 +87,7 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
     if start.stale:
         return f"dropped: {start.stale}", None
     if spec.id in start.view.recorded:
-        with autocommit_ledger(res.engine) as ledger:
+        with autocommit_ledger(res.autocommit) as ledger:
             end = ledger.end_step(run_uuid, tenant_uuid, None, epoch, deps=res.graph.deps, lease=lease())
         return "already recorded", end
     if start.attempts > 1 + spec.policy.max_retries + settings.max_redeliveries:
@@ -101,7 +101,7 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
         with heartbeat(run_uuid, tenant_uuid, epoch, lease()):
             result = res.executor.execute(ctx, spec, decision)
         outcome, reason, delta = StepOutcome.EXECUTED, result.reason, step_delta(ctx, result.context, spec.id)
-    with autocommit_ledger(res.engine) as ledger:
+    with autocommit_ledger(res.autocommit) as ledger:
         end = ledger.end_step(
             run_uuid,
             tenant_uuid,

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from context.db import autocommit_engine
 from context.errors import UnauthorizedError
 from context.ledger import Ledger, StepEnd, StepStart, autocommit_ledger
 from context.runs import Run, RunRepository, RunStatus, RunStep, StepOutcome
@@ -312,12 +313,14 @@ def test_a_cancelled_queued_run_never_starts_and_a_cancelled_live_one_frees_its_
         assert ledger.admit(tenant, 1, LEASE) == [(behind, 1)]  # the cancelled queued run is skipped for ever
 
 
+@pytest.mark.parametrize("engine_in_autocommit", [False, True])
 def test_a_call_on_its_own_names_its_tenant_for_that_statement_only(
-    owner_sessions: sessionmaker[Session], tenant: uuid.UUID
+    owner_sessions: sessionmaker[Session], tenant: uuid.UUID, pg_url: str, engine_in_autocommit: bool
 ) -> None:
     tx = Tx(owner_sessions, autocommit=True)
     run = _new_run(tx, tenant)
-    with tx.call() as ledger:
+    engine = autocommit_engine(pg_url) if engine_in_autocommit else owner_sessions.kw["bind"]
+    with autocommit_ledger(engine) as ledger:
         assert ledger.end_step(run, tenant, None, 1, deps=DEPS, lease=LEASE).claimed == ("a",)  # RLS let it see
         assert isinstance(ledger.session, Connection)
         # The naming ended with the statement: the pooled connection carries no tenant to its next user.
@@ -325,3 +328,5 @@ def test_a_call_on_its_own_names_its_tenant_for_that_statement_only(
         assert left in (None, "")
         with tenant_scope(tenant), pytest.raises(UnauthorizedError):
             ledger.heartbeat(run, uuid.uuid4(), 1, LEASE)  # another tenant than the unit of work's
+    if engine_in_autocommit:
+        engine.dispose()
