@@ -46,6 +46,8 @@ class DatabaseUnavailableError(Exception):
     the run to the sweeper. A plain one-message exception, so the result backend gives it back as itself."""
 
 
+_USUAL = {StepOutcome.EXECUTED.value, StepOutcome.REUSED.value}
+
 # A refused or silent database (context.db bounds every round trip) or a connection it closed.
 DB_OUTAGE = (OperationalError, InterfaceError)
 
@@ -133,7 +135,9 @@ def _register(step_id: str) -> Task:
         with tenant_scope(tenant_id):
             try:
                 what, end = run_once(self, spec, run_id, tenant_id, epoch)
-                log.debug("step %s", what, extra=extra)  # per step: its event is in the run's log (app.run_events)
+                # The usual outcomes are in the run's event log (app.run_events), so not at INFO on every step; a
+                # duplicate or stale delivery is worth a line.
+                log.log(logging.DEBUG if what in _USUAL else logging.INFO, "step %s", what, extra=extra)
                 if end is not None:
                     proceed(run_id, tenant_id, epoch, end)
             except DB_OUTAGE as e:  # the database is unreachable: the step is idempotent, so wait and redo it
