@@ -92,5 +92,12 @@ def make_engine(url: str, timeouts: Timeouts | None = None, **kwargs: Any) -> En
     return engine
 
 
+def autocommit_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
+    """An engine whose connections are always in autocommit: each statement its own transaction (the ledger's
+    single-call rules, context.ledger.autocommit_ledger). Set once per connection, not at every checkout, and no
+    rollback when a connection goes back to the pool: there is no transaction to end."""
+    return make_engine(url, timeouts, isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)

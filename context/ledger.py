@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, text
+from sqlalchemy import Connection, Engine, TextClause, func, literal, select, text
 from sqlalchemy.orm import Session
 
+from context.models import CampaignContext
 from context.runs import LIVE_STATUSES, Run, RunStatus, RunStep, StepOutcome
-from context.tenancy import name_tenant
+from context.tenancy import name_tenant, naming_tenant, tenant_params
 
 _LIVE = [s.value for s in LIVE_STATUSES]
 
@@ -69,6 +71,7 @@ class StepEnd:
     claimed: tuple[str, ...] = ()
     complete: bool = False  # every step of the graph has a recorded result
     update: bool = False  # the run updates a base run: what it claimed may be reusable without executing
+    final_context: CampaignContext | None = None  # complete, and the caller knew every result: the final context
 
 
 @dataclass(frozen=True)
@@ -88,21 +91,40 @@ class SweepDecision:
     sweeps: int = 0
 
 
-_STEP_START = text("SELECT app.step_start(:run, :step, :epoch, :queue, :hostname, :task_id, :lease_s)")
-_STEP_FINISH = text(
-    "SELECT app.step_finish(:run, :step, :epoch, :outcome, :reason, CAST(:result AS jsonb), :lease_s, "
-    "CAST(:deps AS jsonb))"
+@dataclass(frozen=True)
+class _Call:
+    """One function call of the ledger, as a statement in a transaction that named its tenant already, and as a
+    statement that is its own transaction and names the tenant itself (a connection in autocommit)."""
+
+    in_transaction: TextClause
+    on_its_own: TextClause
+
+
+def _call_of(select_list: str) -> _Call:
+    return _Call(text(f"SELECT {select_list}"), naming_tenant(select_list))
+
+
+_STEP_START = _call_of("app.step_start(:run, :step, :epoch, :queue, :hostname, :task_id, :lease_s)")
+_STEP_FINISH = _call_of(
+    "app.step_finish(:run, :step, :epoch, :outcome, :reason, CAST(:result AS jsonb), :lease_s, CAST(:deps AS jsonb))"
 )
-_HEARTBEAT = text("SELECT app.step_heartbeat(:run, :epoch, :lease_s)")
-_UNCLAIM = text("SELECT app.unclaim_steps(:run, :epoch, :steps)")
+_HEARTBEAT = _call_of("app.step_heartbeat(:run, :epoch, :lease_s)")
+_UNCLAIM = _call_of("app.unclaim_steps(:run, :epoch, :steps)")
 # now() is the transaction's start, the finished_at end_run writes: the age is finished_at - created_at, whichever
 # of the two expressions runs first, in the same round trip.
-_END_RUN = text(
-    "SELECT app.end_run(:run, :status, CAST(:epoch AS integer), CAST(:context AS jsonb), :error, :failed_step) "
+_END_RUN = _call_of(
+    "app.end_run(:run, :status, CAST(:epoch AS integer), CAST(:context AS jsonb), :error, :failed_step) "
     "AS ended, (SELECT CAST(extract(epoch FROM now() - r.created_at) AS float8) FROM app.runs AS r "
     "WHERE r.id = :run AND r.tenant_id = app.tenant()) AS age_s"
 )
-_ADMIT = text("SELECT run_id, epoch FROM app.admit_runs(:cap, :lease_s)")
+# A set-returning call on its own: in the select list of the naming statement (run once, after the naming), its
+# rows' fields read outside it (PostgreSQL keeps a subquery with a set-returning select list as it is).
+_ADMIT = _Call(
+    text("SELECT run_id, epoch FROM app.admit_runs(:cap, :lease_s)"),
+    text(
+        f"SELECT (a).run_id, (a).epoch FROM ({naming_tenant('app.admit_runs(:cap, :lease_s) AS a').text}) AS admitted"
+    ),
+)
 _SWEEP_RUN = text("SELECT app.sweep_run(:run, :lease_s, :max_sweeps, :lost_before, :waiting_ok)")
 _SWEEP_CANDIDATES = text("SELECT run_id, tenant_id, kind FROM app.sweep_candidates(:lost_before)")
 _RECORD_REUSED = text(
@@ -126,19 +148,34 @@ _QUEUE = text(
 
 @dataclass(frozen=True)
 class Ledger:
-    """Tenant-scoped reads and compare-and-set writes for the run driver; the caller owns the transaction."""
+    """Tenant-scoped reads and compare-and-set writes for the run driver; the caller owns the transaction.
 
-    session: Session
+    On a Session, every call runs in the session's transaction, which names its tenant once. On a Connection in
+    autocommit (`autocommit_ledger`: the per-step path), only the single-call rules may be used (begin_step,
+    end_step, heartbeat, unclaim, finish, admit): each is one statement that is its own transaction, names its
+    tenant first and costs one round trip.
+    """
+
+    session: Session | Connection
 
     def _call(self, statement: Any, tenant_id: uuid.UUID, **params: Any) -> Any:
-        name_tenant(self.session, tenant_id)
+        if isinstance(statement, _Call):
+            if isinstance(self.session, Connection):
+                return self.session.execute(statement.on_its_own, {**params, **tenant_params(tenant_id)})
+            statement = statement.in_transaction
+        name_tenant(self._session(), tenant_id)
         return self.session.execute(statement, params)
+
+    def _session(self) -> Session:
+        if not isinstance(self.session, Session):
+            raise TypeError("this rule needs a transaction: use a Ledger on a Session")
+        return self.session
 
     def view(
         self, run_id: uuid.UUID, tenant_id: uuid.UUID, *, lock: bool = False, documents: bool = True
     ) -> RunView | None:
         """The run's state; without `documents`, no context and no result JSON (which steps are recorded only)."""
-        name_tenant(self.session, tenant_id)
+        name_tenant(self._session(), tenant_id)
         context = Run.context if documents else literal(None).label("context")
         stmt = select(Run.status, Run.epoch, context, Run.forced_steps, Run.sweeps).where(
             Run.id == run_id, Run.tenant_id == tenant_id
@@ -289,3 +326,13 @@ class Ledger:
     def now(self) -> datetime:
         """The database's clock: the one every lease is measured by."""
         return self.session.execute(select(func.now())).scalar_one()
+
+
+@contextmanager
+def autocommit_ledger(engine: Engine) -> Iterator[Ledger]:
+    """A Ledger on a pooled connection in autocommit, for the single-call rules: one round trip per call. Cheapest
+    on an engine that is in autocommit already (context.db.autocommit_engine); any other is switched per checkout."""
+    with engine.connect() as connection:
+        if getattr(engine.dialect, "isolation_level", None) != "AUTOCOMMIT":  # set by create_engine(isolation_level=)
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield Ledger(connection)

@@ -140,6 +140,21 @@ class CampaignContext(ContractModel):
     artifacts: dict[UuidStr, ArtifactData]
     computed: ComputedData | None = None
 
+    def copy_to_grow(self) -> CampaignContext:
+        """A copy whose maps and lists (refs, artifacts, computed) are its own, to add to, replace in and remove
+        from without touching this one. The artifacts and checks in them are shared: they are replaced, never
+        changed in place. A deep copy of the whole document cost more than the rest of a no-op step."""
+        computed = self.computed
+        if computed is not None:
+            computed = computed.model_copy(
+                update={
+                    "input_hashes_by_step": dict(computed.input_hashes_by_step),
+                    "quality_checks": list(computed.quality_checks),
+                }
+            )
+        own = {"refs": dict(self.refs), "artifacts": dict(self.artifacts), "computed": computed}
+        return self.model_copy(update=own)
+
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON document stored in runs.context and passed between tasks."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)

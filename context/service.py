@@ -74,7 +74,7 @@ class CampaignContextService:
         An artifact that a ref stops pointing at is superseded and leaves the map (with its quality
         checks), so the cap counts live artifacts, as update runs need.
         """
-        new = ctx.model_copy(deep=True)
+        new = ctx.copy_to_grow()
         now = self._clock()
         seen: set[str] = set()
         for item in artifacts:

@@ -64,7 +64,7 @@ def apply_delta(ctx: CampaignContext, step_id: str, delta: Mapping[str, Any]) ->
 
 def compose(start: CampaignContext, order: Iterable[str], results: Mapping[str, Mapping[str, Any]]) -> CampaignContext:
     """`start` with the recorded results of the steps in `order` (graph order) applied; `start` is unchanged."""
-    ctx = start.model_copy(deep=True)
+    ctx = start.copy_to_grow()  # apply_delta only adds, replaces and removes entries
     for step_id in order:
         if step_id in results:
             apply_delta(ctx, step_id, results[step_id])

@@ -20,7 +20,7 @@ from typing import Any
 from kombu.exceptions import OperationalError as BrokerError
 
 from context.errors import ContextError
-from context.ledger import Ledger, RunView, StepEnd
+from context.ledger import Ledger, RunView, StepEnd, autocommit_ledger
 from context.models import CampaignContext
 from context.runs import RunStatus, StepOutcome
 from context.service import decode_context
@@ -60,6 +60,9 @@ def send_step(res: Resources, run_id: str, tenant_id: str, step_id: str, epoch: 
         priority=step_priority(res.graph, step_id),
         soft_time_limit=policy.soft_time_limit_s,
         time_limit=policy.time_limit_s,
+        # What Flower shows of the message: a plain repr of three ids, not Celery's saferepr walk of every send.
+        argsrepr="()",
+        kwargsrepr=repr(ids),
         # A failure the step's own boundary could not record (hard time limit, killed process) still ends the run.
         link_error=app.signature("campaign.step_failed", kwargs={**ids, "step_id": step_id}, queue=policy.queue),
     )
@@ -68,10 +71,8 @@ def send_step(res: Resources, run_id: str, tenant_id: str, step_id: str, epoch: 
 def advance(run_id: str, tenant_id: str, epoch: int) -> None:
     """Send every step that is ready and not yet sent in this epoch; complete the run when all are recorded."""
     res = resources()
-    with res.sessions() as session, session.begin():
-        end = Ledger(session).end_step(
-            uuid.UUID(run_id), uuid.UUID(tenant_id), None, epoch, deps=res.graph.deps, lease=lease()
-        )
+    with autocommit_ledger(res.autocommit) as ledger:
+        end = ledger.end_step(uuid.UUID(run_id), uuid.UUID(tenant_id), None, epoch, deps=res.graph.deps, lease=lease())
     proceed(run_id, tenant_id, epoch, end)
 
 
@@ -84,7 +85,9 @@ def proceed(run_id: str, tenant_id: str, epoch: int, end: StepEnd) -> None:
     if end.update and to_send:
         to_send = reuse_inline(run_id, tenant_id, epoch, to_send)  # completes the run if reuse goes to the end
     send_claimed(run_id, tenant_id, epoch, to_send)
-    if done:
+    if done and end.final_context is not None:
+        complete_with(run_id, tenant_id, epoch, end.final_context)
+    elif done:
         complete(run_id, tenant_id, epoch)
 
 
@@ -98,8 +101,8 @@ def send_claimed(run_id: str, tenant_id: str, epoch: int, steps: Sequence[str]) 
             unsent = list(steps[i:])
             log.warning("broker refused a step; its claim is released for the sweeper to resend",
                         extra={"run_id": run_id, "epoch": epoch, "steps": unsent, "error": str(e)})  # fmt: skip
-            with res.sessions() as session, session.begin():
-                Ledger(session).unclaim(uuid.UUID(run_id), uuid.UUID(tenant_id), epoch, unsent)
+            with autocommit_ledger(res.autocommit) as ledger:
+                ledger.unclaim(uuid.UUID(run_id), uuid.UUID(tenant_id), epoch, unsent)
             return
 
 
@@ -176,6 +179,17 @@ def complete(run_id: str, tenant_id: str, epoch: int) -> None:
         _completed(run_id, tenant_id)
 
 
+def complete_with(run_id: str, tenant_id: str, epoch: int, ctx: CampaignContext) -> None:
+    """End the run completed with `ctx`, built from its recorded results (which never change): one statement,
+    compare-and-set on status and epoch, so a cancel or a takeover since then wins."""
+    with autocommit_ledger(resources().autocommit) as ledger:
+        done = ledger.finish(uuid.UUID(run_id), uuid.UUID(tenant_id), status=RunStatus.COMPLETED, epoch=epoch,
+                             context=ctx.to_json_dict())  # fmt: skip
+    metrics.run_ended(done)
+    if done:
+        _completed(run_id, tenant_id)
+
+
 def _completed(run_id: str, tenant_id: str) -> None:
     log.info("run completed", extra={"run_id": run_id, "tenant_id": tenant_id})
     emit(run_id, tenant_id, "completed", "completed")
@@ -185,8 +199,8 @@ def _completed(run_id: str, tenant_id: str) -> None:
 def admit_next(tenant_id: str) -> None:
     """A run of the tenant ended (or arrived): start its oldest queued runs while it is under its cap."""
     res = resources()
-    with res.sessions() as session, session.begin():
-        admitted = Ledger(session).admit(uuid.UUID(tenant_id), settings.tenant_max_running, lease())
+    with autocommit_ledger(res.autocommit) as ledger:
+        admitted = ledger.admit(uuid.UUID(tenant_id), settings.tenant_max_running, lease())
     for run_uuid, epoch in admitted:
         log.info("run admitted", extra={"run_id": str(run_uuid), "tenant_id": tenant_id, "epoch": epoch})
         emit(run_uuid, tenant_id, "running", "pending")

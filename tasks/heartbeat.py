@@ -1,45 +1,127 @@
 """A running step holds its run by a heartbeat (Temporal's heartbeat timeout), not by its hard time limit.
 
-While the step's generator runs, a thread renews the run's lease every third of it. When the worker dies, the
-heartbeat stops with it and the lease runs out one lease later; when the step finishes, its heartbeat stops and
-nothing it did keeps holding the run.
+One thread per worker process renews the run's lease, every third of it, for each step the process is running.
+When the worker dies, the thread dies with it and the leases run out one lease later; when a step finishes, it
+leaves the set and nothing it did keeps holding the run. One long-lived thread, not one per step: starting a thread
+cost every step about a millisecond, and a process runs one step at a time under prefork anyway.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import threading
+import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from context.ledger import Ledger
+from context.ledger import autocommit_ledger
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
 
+MIN_INTERVAL_S = 0.05
 
-@contextmanager
-def heartbeat(run_id: uuid.UUID, tenant_id: uuid.UUID, epoch: int, lease: timedelta) -> Iterator[None]:
-    """Hold the run for `lease` every `lease / 3` while the block runs."""
-    stop = threading.Event()
-    interval = max(lease.total_seconds() / 3, 0.05)
 
-    def beat() -> None:
-        while not stop.wait(interval):
-            try:
-                with resources().sessions() as session, session.begin():
-                    if not Ledger(session).heartbeat(run_id, tenant_id, epoch, lease):
-                        return  # the run ended or was taken over: nothing to hold
-            except SQLAlchemyError as e:  # the database is away: the next beat tries again
-                log.warning("heartbeat not recorded", extra={"run_id": str(run_id), "error": str(e)})
+@dataclass
+class Held:
+    """A running step's hold on its run: renewed for `lease` at `due` (monotonic clock), then every lease / 3."""
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
+    run_id: uuid.UUID
+    tenant_id: uuid.UUID
+    epoch: int
+    lease: timedelta
+    due: float
+
+    @property
+    def interval_s(self) -> float:
+        return max(self.lease.total_seconds() / 3, MIN_INTERVAL_S)
+
+
+# Renews one hold; False when the run ended or another epoch drives it (nothing left to hold).
+Renew = Callable[[Held], bool]
+
+
+class Heartbeats:
+    """The set of steps this process is running, and the one thread that renews their runs' leases."""
+
+    def __init__(self, renew: Renew) -> None:
+        self._renew = renew
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked child has no thread: it starts its own
+
+    def _reset(self) -> None:
+        self._changed = threading.Condition()
+        self._held: dict[int, Held] = {}
+        self._tokens = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def hold(self, run_id: uuid.UUID, tenant_id: uuid.UUID, epoch: int, lease: timedelta) -> Iterator[None]:
+        """Hold the run for `lease` every `lease / 3` while the block runs."""
+        token = self.start(run_id, tenant_id, epoch, lease)
+        try:
+            yield
+        finally:
+            self.stop(token)
+
+    def start(self, run_id: uuid.UUID, tenant_id: uuid.UUID, epoch: int, lease: timedelta) -> int:
+        held = Held(run_id, tenant_id, epoch, lease, due=0.0)
+        held.due = time.monotonic() + held.interval_s  # the step's start holds the run until then
+        with self._changed:
+            token = next(self._tokens)
+            self._held[token] = held
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._beat, name="heartbeats", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+        return token
+
+    def stop(self, token: int) -> None:
+        with self._changed:
+            self._held.pop(token, None)
+
+    def holding(self) -> list[Held]:
+        with self._changed:
+            return list(self._held.values())
+
+    def _beat(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                due = [(t, h) for t, h in self._held.items() if h.due <= now]
+                if not due:
+                    nearest = min((h.due for h in self._held.values()), default=None)
+                    self._changed.wait(None if nearest is None else nearest - now)
+                    continue
+            # Outside the lock: a slow database never keeps a step from starting or finishing.
+            for token, held in due:
+                try:
+                    alive = self._renew(held)
+                except Exception as e:  # the database is away (or one renewal broke): the next beat tries again
+                    log.warning("heartbeat not recorded", extra={"run_id": str(held.run_id), "error": str(e)})
+                    alive = True
+                with self._changed:
+                    if token not in self._held:
+                        continue  # the step finished meanwhile
+                    if alive:
+                        held.due = time.monotonic() + held.interval_s
+                    else:  # the run ended or was taken over: nothing to hold
+                        self._held.pop(token)
+
+
+def _renew(held: Held) -> bool:
+    with autocommit_ledger(resources().autocommit) as ledger:
+        return ledger.heartbeat(held.run_id, held.tenant_id, held.epoch, held.lease)
+
+
+HEARTBEATS = Heartbeats(_renew)
+
+
+def heartbeat(run_id: uuid.UUID, tenant_id: uuid.UUID, epoch: int, lease: timedelta) -> AbstractContextManager[None]:
+    """Hold the run for `lease` every `lease / 3` while the block runs (this process's heartbeat thread)."""
+    return HEARTBEATS.hold(run_id, tenant_id, epoch, lease)

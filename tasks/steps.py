@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from dataclasses import replace
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from context.ledger import Ledger, StepEnd
+from context.ledger import StepEnd, autocommit_ledger
 from context.runs import StepOutcome
 from context.tenancy import tenant_scope
 from pipeline.delta import REUSED, step_delta
@@ -46,6 +47,8 @@ class DatabaseUnavailableError(Exception):
     the run to the sweeper. A plain one-message exception, so the result backend gives it back as itself."""
 
 
+_USUAL = {StepOutcome.EXECUTED.value, StepOutcome.REUSED.value}
+
 # A refused or silent database (context.db bounds every round trip) or a connection it closed.
 DB_OUTAGE = (OperationalError, InterfaceError)
 
@@ -67,11 +70,14 @@ def _timed_out(e: BaseException) -> bool:
 
 def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int) -> tuple[str, StepEnd | None]:
     """Generate (or reuse) and record the step's result unless it is recorded already, claiming what follows in
-    the same transaction; returns what happened, and the ledger's answer (None when this delivery was stale)."""
+    the same transaction; returns what happened, and the ledger's answer (None when this delivery was stale). When
+    this step's result completed the run and every other result was known at its start, the answer carries the
+    run's final context, so completing the run costs one write and no read."""
     res = resources()
     run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
-    with res.sessions() as session, session.begin():
-        start = Ledger(session).begin_step(
+    # Each ledger call is one statement, its own transaction (it names its tenant itself): one round trip.
+    with autocommit_ledger(res.autocommit) as ledger:
+        start = ledger.begin_step(
             run_uuid,
             tenant_uuid,
             spec.id,
@@ -84,12 +90,13 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
     if start.stale:
         return f"dropped: {start.stale}", None
     if spec.id in start.view.recorded:
-        with res.sessions() as session, session.begin():
-            end = Ledger(session).end_step(run_uuid, tenant_uuid, None, epoch, deps=res.graph.deps, lease=lease())
+        with autocommit_ledger(res.autocommit) as ledger:
+            end = ledger.end_step(run_uuid, tenant_uuid, None, epoch, deps=res.graph.deps, lease=lease())
         return "already recorded", end
     if start.attempts > 1 + spec.policy.max_retries + settings.max_redeliveries:
         raise StepFailedError(spec.id, f"started {start.attempts} times without finishing (is it killing its worker?)")
     ctx = context_of(start.view, res.graph, run_id)
+    known = dict(start.view.results)
     decision = res.executor.decide(ctx, spec, forced=spec.id in start.view.forced)
     stored: tuple[tuple[str, int], ...] = ()
     if decision.reuse:
@@ -99,8 +106,8 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
             result = res.executor.execute(ctx, spec, decision)
         outcome, reason, delta = StepOutcome.EXECUTED, result.reason, step_delta(ctx, result.context, spec.id)
         stored = result.stored
-    with res.sessions() as session, session.begin():
-        end = Ledger(session).end_step(
+    with autocommit_ledger(res.autocommit) as ledger:
+        end = ledger.end_step(
             run_uuid,
             tenant_uuid,
             spec.id,
@@ -114,6 +121,10 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
     if end.recorded:
         metrics.artifacts_stored(stored)  # the ledger holds these bytes now: counted once, as they are
         emit(run_id, tenant_id, "step_finished", outcome.value, step=spec.id, reason=reason)
+        known[spec.id] = delta
+        if end.complete and known.keys() >= set(res.graph.step_ids):
+            # Recorded results never change: these are the run's, so its final context needs no second read.
+            end = replace(end, final_context=context_of(replace(start.view, results=known), res.graph, run_id))
         return outcome.value, end
     return f"{outcome.value}, but another delivery recorded first: its result stands", end
 
@@ -129,7 +140,9 @@ def _register(step_id: str) -> Task:
         with tenant_scope(tenant_id):
             try:
                 what, end = run_once(self, spec, run_id, tenant_id, epoch)
-                log.info("step %s", what, extra=extra)
+                # The usual outcomes are in the run's event log (app.run_events), so not at INFO on every step; a
+                # duplicate or stale delivery is worth a line.
+                log.log(logging.DEBUG if what in _USUAL else logging.INFO, "step %s", what, extra=extra)
                 if end is not None:
                     proceed(run_id, tenant_id, epoch, end)
             except DB_OUTAGE as e:  # the database is unreachable: the step is idempotent, so wait and redo it

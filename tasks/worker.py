@@ -12,7 +12,7 @@ from celery.signals import worker_init, worker_process_init, worker_process_shut
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from context.db import make_engine, session_factory
+from context.db import autocommit_engine, make_engine, session_factory
 from context.errors import ContextError
 from context.migrations import check_schema_revision
 from context.registry import ReferenceTypeRegistry
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 class Resources:
     settings: Settings
     engine: Engine
+    autocommit: Engine  # the same database, connections in autocommit: the per-step ledger calls
     sessions: sessionmaker[Session]
     registry: ReferenceTypeRegistry
     store: ArtifactStore
@@ -72,7 +73,8 @@ def build_resources(cfg: Settings) -> Resources:
     graph = StepGraph(default_steps(overrides, cfg.step_versions, policies))
     service = CampaignContextService(registry, sessions=sessions, max_artifacts=cfg.max_artifacts)
     executor = StepExecutor(service, store)
-    return Resources(cfg, engine, sessions, registry, store, graph, service, executor)
+    autocommit = autocommit_engine(database_url(cfg), cfg.timeouts)
+    return Resources(cfg, engine, autocommit, sessions, registry, store, graph, service, executor)
 
 
 @cache
@@ -94,7 +96,9 @@ def _load_at_startup(**_: Any) -> None:
 @worker_process_init.connect  # sent in every prefork child
 def _after_fork(**_: Any) -> None:
     # A forked child inherits the parent's pooled sockets; two processes on one socket interleave the protocol.
-    resources().engine.dispose(close=False)
+    res = resources()
+    res.engine.dispose(close=False)
+    res.autocommit.dispose(close=False)
     setup_tracing(environment())  # after the fork: the span exporter's thread must be this process's
 
 

@@ -4,32 +4,46 @@ is a managed database's admin: no SUPERUSER, no BYPASSRLS, tables under FORCE RO
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from context.ledger import Ledger, StepEnd, StepStart
+from context.db import autocommit_engine
+from context.errors import UnauthorizedError
+from context.ledger import Ledger, StepEnd, StepStart, autocommit_ledger
 from context.runs import Run, RunRepository, RunStatus, RunStep, StepOutcome
-from context.tenancy import name_tenant
+from context.tenancy import name_tenant, tenant_scope
 
 DEPS = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}
 LEASE = timedelta(seconds=60)
-Tx = Callable[[], AbstractContextManager[Ledger]]
 
 
-@pytest.fixture
-def tx(owner_sessions: sessionmaker[Session]) -> Iterator[Tx]:
+class Tx:
+    """`tx()`: a Ledger in a transaction of its own. `tx.call()`: the Ledger the single-call rules (begin_step,
+    end_step, heartbeat, unclaim, finish, admit) run on, as the step path does: in a transaction, or each call its
+    own statement on a connection in autocommit (the fixture runs each test both ways)."""
+
+    def __init__(self, sessions: sessionmaker[Session], autocommit: bool) -> None:
+        self.sessions, self.autocommit = sessions, autocommit
+
     @contextmanager
-    def ledger() -> Iterator[Ledger]:
-        with owner_sessions() as s, s.begin():
+    def __call__(self) -> Iterator[Ledger]:
+        with self.sessions() as s, s.begin():
             yield Ledger(s)
 
-    yield ledger
+    def call(self) -> AbstractContextManager[Ledger]:
+        bind = self.sessions.kw["bind"]
+        return autocommit_ledger(bind) if self.autocommit else self()
+
+
+@pytest.fixture(params=[False, True], ids=["in-transaction", "autocommit"])
+def tx(owner_sessions: sessionmaker[Session], request: pytest.FixtureRequest) -> Tx:
+    return Tx(owner_sessions, request.param)
 
 
 def _new_run(tx: Tx, tenant: uuid.UUID, **fields: Any) -> uuid.UUID:
@@ -43,12 +57,12 @@ def _new_run(tx: Tx, tenant: uuid.UUID, **fields: Any) -> uuid.UUID:
 
 
 def _begin(tx: Tx, run: uuid.UUID, tenant: uuid.UUID, step: str, epoch: int = 1) -> StepStart:
-    with tx() as ledger:
+    with tx.call() as ledger:
         return ledger.begin_step(run, tenant, step, epoch, queue="q", hostname="h", task_id="t", lease=LEASE)
 
 
 def _end(tx: Tx, run: uuid.UUID, tenant: uuid.UUID, step: str | None, epoch: int = 1, result: object = None) -> StepEnd:
-    with tx() as ledger:
+    with tx.call() as ledger:
         outcome = StepOutcome.EXECUTED if result is not None else None
         return ledger.end_step(
             run, tenant, step, epoch, deps=DEPS, lease=LEASE, outcome=outcome, reason="r",
@@ -143,21 +157,21 @@ def test_attempts_count_within_an_epoch_and_start_again_in_the_next(tx: Tx, tena
 
 def test_a_heartbeat_holds_the_run_only_for_the_epoch_that_drives_it(tx: Tx, tenant: uuid.UUID) -> None:
     run = _new_run(tx, tenant, lease_expires_at=datetime(2000, 1, 1, tzinfo=UTC))
-    with tx() as ledger:
+    with tx.call() as ledger:
         assert not ledger.heartbeat(run, tenant, 0, LEASE)  # a taken-over epoch holds nothing
         assert ledger.heartbeat(run, tenant, 1, LEASE)
-        held = ledger.session.execute(text("SELECT lease_expires_at - now() FROM app.runs WHERE id = :run"),
-                                      {"run": run}).scalar_one()  # fmt: skip
-    assert held == LEASE
+    held = _row(tx, tenant, run, "SELECT lease_expires_at - now() AS held FROM app.runs WHERE id = :run").held
+    assert LEASE - timedelta(seconds=5) < held <= LEASE
     with tx() as ledger:
         assert ledger.finish(run, tenant, status=RunStatus.CANCELLED, epoch=None, context=None)
+    with tx.call() as ledger:
         assert not ledger.heartbeat(run, tenant, 1, LEASE)
 
 
 def test_a_released_claim_is_claimed_again_by_the_same_epoch(tx: Tx, tenant: uuid.UUID) -> None:
     run = _new_run(tx, tenant)
     assert _end(tx, run, tenant, None).claimed == ("a",)
-    with tx() as ledger:
+    with tx.call() as ledger:
         assert ledger.unclaim(run, tenant, 1, ["a"]) == ["a"]
     assert _end(tx, run, tenant, None).claimed == ("a",)
 
@@ -184,12 +198,10 @@ def test_admission_starts_the_oldest_queued_runs_up_to_the_cap(tx: Tx, tenant: u
     ]
     oldest = queued[-1]
 
-    with tx() as ledger:
+    with tx.call() as ledger:
         assert ledger.admit(tenant, 2, LEASE) == [(oldest, 1)]
-    with tx() as ledger:
         assert ledger.admit(tenant, 2, LEASE) == []  # at the cap
         assert ledger.finish(live, tenant, status=RunStatus.COMPLETED, epoch=None, context=None)
-    with tx() as ledger:
         assert ledger.admit(tenant, 5, LEASE) == [(queued[1], 1), (queued[0], 1)]
         assert ledger.admit(uuid.uuid4(), 5, LEASE) == []  # another tenant has nothing queued
 
@@ -312,3 +324,22 @@ def test_ending_a_run_tells_its_status_and_its_age_from_submission_to_end_once(t
     assert end.age_s == pytest.approx(float(age), abs=1e-6) and end.age_s > 170
     with tx() as ledger:
         assert ledger.finish(run, tenant, status=RunStatus.CANCELLED, epoch=None, context=None) is None
+
+
+@pytest.mark.parametrize("engine_in_autocommit", [False, True])
+def test_a_call_on_its_own_names_its_tenant_for_that_statement_only(
+    owner_sessions: sessionmaker[Session], tenant: uuid.UUID, pg_url: str, engine_in_autocommit: bool
+) -> None:
+    tx = Tx(owner_sessions, autocommit=True)
+    run = _new_run(tx, tenant)
+    engine = autocommit_engine(pg_url) if engine_in_autocommit else owner_sessions.kw["bind"]
+    with autocommit_ledger(engine) as ledger:
+        assert ledger.end_step(run, tenant, None, 1, deps=DEPS, lease=LEASE).claimed == ("a",)  # RLS let it see
+        assert isinstance(ledger.session, Connection)
+        # The naming ended with the statement: the pooled connection carries no tenant to its next user.
+        left = ledger.session.execute(text("SELECT current_setting('app.tenant_id', true)")).scalar_one()
+        assert left in (None, "")
+        with tenant_scope(tenant), pytest.raises(UnauthorizedError):
+            ledger.heartbeat(run, uuid.uuid4(), 1, LEASE)  # another tenant than the unit of work's
+    if engine_in_autocommit:
+        engine.dispose()

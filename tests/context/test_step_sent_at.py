@@ -4,27 +4,19 @@ when the claim is released, stamped again by the next send; the run page's queue
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from context.ledger import Ledger
 from context.tenancy import name_tenant
 from tests.context.test_ledger_steps import Tx, _begin, _end, _new_run
 
 
-@pytest.fixture
-def tx(owner_sessions: sessionmaker[Session]) -> Tx:
-    @contextmanager
-    def ledger() -> Iterator[Ledger]:
-        with owner_sessions() as s, s.begin():
-            yield Ledger(s)
-
-    return ledger
+@pytest.fixture(params=[False, True], ids=["in-transaction", "autocommit"])
+def tx(owner_sessions: sessionmaker[Session], request: pytest.FixtureRequest) -> Tx:
+    return Tx(owner_sessions, request.param)
 
 
 _TIMES = text("SELECT sent_at, started_at, updated_at, outcome FROM app.run_steps WHERE run_id = :run AND step_id = :s")
