@@ -15,16 +15,19 @@ import sys
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = os.environ["COMPOSE_CHECK_PROJECT"]
 SECRETS = Path(os.environ["SECRETS_DIR"])
 FLOWER = f"http://127.0.0.1:{os.environ['FLOWER_PORT']}"
 API = f"http://127.0.0.1:{os.environ['API_PORT']}"
+PROMETHEUS = f"http://127.0.0.1:{os.environ['PROMETHEUS_PORT']}"
 COMPOSE = ["docker-compose", "--ansi", "never", "-p", PROJECT, "-f", "docker-compose.yml", "-f",
            "docker/compose.standin.yml"]  # fmt: skip
 HOST2 = [*COMPOSE[:4], f"{PROJECT}host2", *COMPOSE[5:], "-f", "docker/compose.host2.yml"]
@@ -106,7 +109,7 @@ def all_healthy() -> str:
     while True:
         running = containers()
         states = {s: [health(c) for c in ids] for s, ids in running.items()}
-        expected = {"postgres", "redis", "minio", *APP_SERVICES}
+        expected = {"postgres", "redis", "minio", "prometheus", *APP_SERVICES}
         if expected <= set(states) and all(h == "healthy" for s in expected for h in states[s]):
             return f"healthy: {', '.join(sorted(expected))}"
         # No early exit on "unhealthy": a worker started before the migrations stops and is restarted, and Docker
@@ -310,6 +313,131 @@ def presigned_link() -> str:
     return f"{len(links)} links at {public}; the first fetched from a fresh container: sha256 {digest[:12]}... matches"
 
 
+WORKER_SERVICES = ("intake", "worker", "media-worker")  # the services running tasks, each with /metrics on 9100
+METRICS_PORT = 9100
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$")
+LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+ENDED = ("completed", "failed", "cancelled")
+
+
+def samples(exposition: str) -> list[tuple[str, dict[str, str], float]]:
+    """(name, labels, value) of each sample of a Prometheus text exposition."""
+    found = []
+    for line in exposition.splitlines():
+        if line and not line.startswith("#") and (m := SAMPLE.match(line)):
+            found.append((m.group(1), dict(LABEL.findall(m.group(2) or "")), float(m.group(3))))
+    return found
+
+
+def total(found: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
+    """The sum of the samples named `name` whose labels include `labels`."""
+    return sum(v for n, got, v in found if n == name and labels.items() <= got.items())
+
+
+def scrape_workers() -> dict[str, str]:
+    """container id -> its /metrics, fetched over the compose network (as Prometheus would) by a throwaway container:
+    the port is published nowhere."""
+    urls: dict[str, str] = {}
+    for service in WORKER_SERVICES:
+        for cid in containers().get(service, []):
+            assert sh("docker", "port", cid).strip() == "", f"{service} publishes a port"
+            ip = inspect(cid, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
+            urls[cid] = f"http://{ip}:{METRICS_PORT}/metrics"
+    fetch = (
+        "import json, sys, urllib.request as u; print(json.dumps("
+        "{k: u.urlopen(url, timeout=10).read().decode() for k, url in json.loads(sys.argv[1]).items()}))"
+    )
+    image = f"campaign-standin:{os.environ['STANDIN_TAG']}"
+    network = f"{PROJECT}_default"
+    out = sh("docker", "run", "--rm", "--network", network, image, "python3", "-c", fetch, json.dumps(urls))
+    texts = json.loads(out)
+    assert isinstance(texts, dict)
+    return texts
+
+
+def api_metrics(key: str | None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(API + "/metrics", headers=headers), timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@check("/metrics of each worker (over the compose network) and of the API count what the ledger holds")
+def metrics_match_the_ledger() -> str:
+    # Before the fault checks: a killed worker's tmpfs starts empty again, and what it counted before is gone.
+    runs = {s: int(n) for s, n in (line.split() for line in psql(
+        "SELECT status, count(*) FROM app.runs GROUP BY status").splitlines() if line.strip())}  # fmt: skip
+    assert not {"queued", "pending", "running"} & set(runs), f"runs still live: {runs}"
+    starts = {q: int(n) for q, n in (line.split() for line in psql(
+        "SELECT queue, sum(attempts) FROM app.run_steps WHERE started_at IS NOT NULL GROUP BY queue").splitlines()
+        if line.strip())}  # fmt: skip
+    worker_texts = scrape_workers()
+    status, api_text = api_metrics(None)
+    assert status == 401, f"/metrics without a key answered {status}"
+    status, api_text = api_metrics(json.loads(secret("metrics_keys"))[0])
+    assert status == 200, (status, api_text[:300])
+    api_found = samples(api_text)
+    per_worker = {cid: samples(text) for cid, text in worker_texts.items()}
+    # Steps: each container counts the ones its pool ran; summed per queue, the ledger's starts of that queue.
+    for queue, started in starts.items():
+        ran = sum(total(f, "campaign_step_duration_seconds_count", queue=queue) for f in per_worker.values())
+        waited = sum(total(f, "campaign_step_queue_wait_seconds_count", queue=queue) for f in per_worker.values())
+        assert ran == waited == started, f"queue {queue}: ledger {started} starts, metrics {ran} ran, {waited} waited"
+    for service in WORKER_SERVICES:
+        for cid in containers().get(service, []):
+            queues = {labels["queue"] for n, labels, v in per_worker[cid]
+                      if n == "campaign_step_duration_seconds_count" and v > 0}  # fmt: skip
+            expected = {"worker": {"campaign"}, "media-worker": {"media"}, "intake": set()}[service]
+            assert queues == expected & set(starts), f"{service} ran steps of {queues}"
+    # Runs ended: counted by whichever process ended each (a step worker, the intake, the API), once.
+    for outcome in ENDED:
+        counted = sum(total(f, "campaign_run_duration_seconds_count", outcome=outcome)
+                      for f in [*per_worker.values(), api_found])  # fmt: skip
+        assert counted == runs.get(outcome, 0), f"{outcome}: ledger {runs.get(outcome, 0)}, metrics {counted}"
+    # The API's gauges: the ledger's count for every status, 0 for those with no run.
+    gauges = {labels["status"]: v for n, labels, v in api_found if n == "campaign_runs"}
+    assert gauges and all(gauges[s] == runs.get(s, 0) for s in gauges) and set(runs) <= set(gauges), (gauges, runs)
+    stored = sum(total(f, "campaign_artifact_bytes_total") for f in per_worker.values())
+    assert stored > 0, "no artifact bytes counted"
+    return (f"step starts per queue {starts} = metrics of {len(per_worker)} workers; runs {runs} = "
+            f"campaign_runs and run_duration counts; {stored / 1e6:.1f} MB of artifacts counted")  # fmt: skip
+
+
+def prometheus(path: str) -> dict[str, Any]:
+    with urllib.request.urlopen(PROMETHEUS + path, timeout=10) as response:
+        answer = json.loads(response.read())
+    assert answer.get("status") == "success", answer
+    data = answer["data"]
+    assert isinstance(data, dict)
+    return data
+
+
+def prometheus_value(query: str) -> float | None:
+    result = prometheus("/api/v1/query?" + urllib.parse.urlencode({"query": query}))["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+@check("Prometheus (profile monitoring) finds every worker and the API, and what it scraped equals the ledger")
+def prometheus_scrapes() -> str:
+    workers = sum(len(containers().get(s, [])) for s in WORKER_SERVICES)
+    ended = int(psql("SELECT count(*) FROM app.runs WHERE status = 'completed'").strip())
+    started = int(psql("SELECT sum(attempts) FROM app.run_steps WHERE started_at IS NOT NULL").strip())
+    # Targets are found by DNS and scraped every 15 s: a few scrapes after the runs ended.
+    deadline = time.monotonic() + 60
+    while True:
+        targets = prometheus("/api/v1/targets?state=active")["activeTargets"]
+        up = sorted(t["labels"]["service"] for t in targets if t["health"] == "up")
+        got = (prometheus_value("sum(campaign_step_duration_seconds_count)"),
+               prometheus_value('campaign_runs{status="completed"}'))  # fmt: skip
+        if len(up) == workers + 1 and got == (started, ended):
+            return f"targets up: {up}; scraped {got[0]:.0f} step runs and {got[1]:.0f} completed runs, as the ledger"
+        errors = {t["labels"].get("service"): t.get("lastError") for t in targets if t["health"] != "up"}
+        assert time.monotonic() < deadline, f"up {up}, others {errors}; scraped {got}, ledger {(started, ended)}"
+        time.sleep(2)
+
+
 @check("a second host (profiles worker,media) starts workers only, which join the first host's cluster")
 def second_host() -> str:
     env = {**os.environ, "COMPOSE_PROFILES": "worker,media", "FIRST_HOST_NETWORK": f"{PROJECT}_default"}
@@ -398,8 +526,10 @@ QUEUED = (  # messages waiting in the step queue's lists (kombu keeps one list p
 
 @check("Redis restarted with step messages queued: none lost (AOF), every run completes")
 def redis_restarted() -> str:
-    worker, redis = one("worker"), one("redis")
+    worker, redis, beat = one("worker"), one("redis"), one("beat")
     sh("docker", "pause", worker)  # nothing takes the steps: they wait in Redis
+    # Nor does a sweep land among them between the two counts (beat sends one to the step queue every 5 s here).
+    sh("docker", "pause", beat)
     try:
         runs = start_runs(3)
         deadline = time.monotonic() + 30
@@ -415,6 +545,7 @@ def redis_restarted() -> str:
         after = int(sh("docker", "exec", redis, "redis-cli", "EVAL", QUEUED, "0").strip())
     finally:
         sh("docker", "unpause", worker)
+        sh("docker", "unpause", beat)
     assert after == before, f"{before} step messages queued before the restart, {after} after"
     return f"{before} step messages kept across the restart; " + all_complete_within(runs, restarted_at, the_bound_s())
 

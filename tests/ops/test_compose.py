@@ -35,8 +35,8 @@ COMPOSE_ONLY_VARS = {
 }
 # Read by docker/postgres-init.sh inside the postgres container, not by the Python code.
 INIT_SCRIPT_VARS = {"CAMPAIGN_WORKER_DB_PASSWORD_FILE", "CAMPAIGN_READER_DB_PASSWORD_FILE"}
-ROLES = {"db", "broker", "s3", "intake", "worker", "media", "beat", "flower", "api", "tools"}
-LONG_RUNNING = {"postgres", "redis", "minio", "intake", "worker", "media-worker", "beat", "flower", "api"}
+ROLES = {"db", "broker", "s3", "intake", "worker", "media", "beat", "flower", "api", "monitoring", "tools"}
+LONG_RUNNING = {"postgres", "redis", "minio", "intake", "worker", "media-worker", "beat", "flower", "api", "prometheus"}
 APP_SERVICES = {"migrate", "intake", "worker", "media-worker", "beat", "flower", "links"}
 # A variable set or documented in .env.example, commented out or not: `NAME=...` or `#NAME=...`.
 ENV_LINE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
@@ -93,6 +93,7 @@ def test_the_stack_has_postgres_redis_a_migration_workers_beat_flower_and_a_link
         "beat",
         "flower",
         "api",
+        "prometheus",
         "links",
     }
 
@@ -158,6 +159,7 @@ def test_every_long_running_service_has_a_healthcheck_that_probes_the_real_thing
     assert "/app/var/celerybeat-schedule" in probes["beat"] and "CAMPAIGN_SWEEP_INTERVAL_S" in probes["beat"]
     assert "/healthcheck" in probes["flower"] and "Authorization" in probes["flower"]
     assert "http://127.0.0.1:8000/readyz" in probes["api"]  # the database and the broker, not just the process
+    assert "http://127.0.0.1:9090/-/healthy" in probes["prometheus"]
 
 
 def test_the_api_serves_campaign_api_with_its_keys_from_secret_files_on_this_host_only(
@@ -255,8 +257,61 @@ def test_the_init_script_creates_the_worker_and_the_read_only_reader_role_from_s
 
 def test_the_worker_runs_celery_with_a_configurable_concurrency(compose: dict[str, Any]) -> None:
     assert re.search(
-        r"^celery -A tasks\.app worker .*-c \$\{CAMPAIGN_WORKER_CONCURRENCY:-\d+\}", command(service(compose, "worker"))
+        r"^campaign worker .*-c \$\{CAMPAIGN_WORKER_CONCURRENCY:-\d+\}", command(service(compose, "worker"))
     )
+
+
+WORKER_SERVICES = ("intake", "worker", "media-worker")  # every service running tasks; beat only sends them
+
+
+def test_every_worker_serves_metrics_from_a_multiprocess_dir_emptied_at_each_start(compose: dict[str, Any]) -> None:
+    for name in WORKER_SERVICES:
+        svc = service(compose, name)
+        cmd = svc["command"]
+        assert cmd[:2] == ["campaign", "worker"], name  # `celery worker` has no --metrics-port
+        assert cmd[cmd.index("--metrics-port") + 1] == "9100", name
+        assert cmd[cmd.index("--metrics-host") + 1] == "0.0.0.0", name  # scraped over the compose network
+        folder = environment(svc)["PROMETHEUS_MULTIPROC_DIR"]
+        # A tmpfs is empty at every container start, as prometheus_client's multiprocess mode requires; a
+        # volume would keep a dead worker's files (and their pids) across a restart.
+        # Owned by the image's user: a restarted container's tmpfs comes back 755, whatever mode was asked.
+        assert f"{folder}:uid=10001,gid=10001,mode=0700" in svc["tmpfs"], name
+        assert "ports" not in svc and not any(folder in str(v) for v in svc.get("volumes", [])), name
+    assert "--metrics-port" not in command(service(compose, "beat"))
+
+
+def test_prometheus_scrapes_every_worker_service_on_its_metrics_port_and_the_api_with_the_metrics_key(
+    compose: dict[str, Any],
+) -> None:
+    svc = service(compose, "prometheus")
+    assert svc["profiles"] == ["monitoring"]
+    assert svc["ports"] == ["127.0.0.1:${PROMETHEUS_PORT:-9090}:9090"]  # no auth: never beyond this host
+    assert "./docker/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in svc["volumes"]
+    config = yaml.safe_load((ROOT / "docker" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    (found,) = jobs["campaign-workers"]["dns_sd_configs"]  # every replica of each service, by Docker's DNS
+    assert set(found["names"]) == set(WORKER_SERVICES) and found["type"] == "A"
+    ports = {service(compose, name)["command"][service(compose, name)["command"].index("--metrics-port") + 1]
+             for name in WORKER_SERVICES}  # fmt: skip
+    assert ports == {str(found["port"])}
+    api = jobs["campaign-api"]
+    assert api["static_configs"][0]["targets"] == ["api:8000"]
+    assert api["authorization"] == {"type": "Bearer", "credentials_file": "/run/secrets/metrics_key"}
+    assert svc["secrets"] == ["metrics_key"]  # the one key of metrics_keys (docker/make-secrets), nothing else
+    made = (ROOT / "docker" / "make-secrets").read_text(encoding="utf-8")
+    assert 'put metrics_keys "[\\"$(get metrics_key)\\"]"' in made
+
+
+def test_traces_are_passed_through_from_the_environment_and_off_unless_set(compose: dict[str, Any]) -> None:
+    for name in (*WORKER_SERVICES, "api"):
+        # None: compose passes the shell's or .env's value through, and sets nothing when there is none.
+        assert environment(service(compose, name))["OTEL_EXPORTER_OTLP_ENDPOINT"] is None, name
+
+
+def test_every_variable_passed_through_to_the_workers_is_documented_in_env_example(compose: dict[str, Any]) -> None:
+    passed = {k for k, v in environment(service(compose, "worker")).items() if v is None}
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in passed
+    assert passed - set(env_example()) == set()
 
 
 def test_presigned_links_are_signed_for_the_public_endpoint_not_the_internal_one(compose: dict[str, Any]) -> None:
