@@ -13,8 +13,11 @@ time instead (api.metrics). Queue wait is the time from the send (stamped in a m
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 from celery.signals import before_task_publish, task_postrun, task_prerun, task_retry
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, start_http_server
@@ -23,6 +26,8 @@ from context.ledger import RunEnd
 from context.settings import environment
 from pipeline.steps import DEFAULT_GRAPH
 
+P = ParamSpec("P")
+log = logging.getLogger(__name__)
 SENT_AT = "campaign_sent_at"  # epoch seconds, set by the sender: clocks of one deployment agree well enough
 STEP_TASKS = {f"campaign.{step_id}": step_id for step_id, _ in DEFAULT_GRAPH}
 # From a no-op step (ms) to a video render (minutes).
@@ -58,16 +63,33 @@ ARTIFACT_BYTES = Counter(
 _started: dict[str, tuple[float, str]] = {}  # task id -> (monotonic start, queue), in the child running it
 
 
+def _never_fails(record: Callable[P, None]) -> Callable[P, None]:
+    """A metric that cannot be written (a full or read-only PROMETHEUS_MULTIPROC_DIR) is logged, never the reason
+    a step or a run fails: these are called on the step path after the ledger committed."""
+
+    @functools.wraps(record)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception:
+            log.warning("metric not recorded", exc_info=True, extra={"metric": record.__name__})
+
+    return guarded
+
+
+@_never_fails
 def run_ended(end: RunEnd | None) -> None:
     """A run this process ended (its transaction committed); None when the call ended nothing."""
     if end is not None:
         RUN_DURATION.labels(outcome=end.status).observe(max(0.0, end.age_s))
 
 
+@_never_fails
 def swept(action: str) -> None:
     SWEEPER_ACTIONS.labels(action=action).inc()
 
 
+@_never_fails
 def artifacts_stored(stored: tuple[tuple[str, int], ...]) -> None:
     """(artifact type, bytes) of each output of a step whose result was recorded."""
     for artifact_type, size in stored:
