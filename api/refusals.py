@@ -17,6 +17,8 @@ from pipeline.errors import Problem
 from pipeline.problems import json_path
 from pipeline.refusals import EXIT_CODES, refusal_for
 
+# An outage is usually short (a restart, a failover): clients with an idempotency key send the same request again.
+RETRY_SOON = {"Retry-After": "1"}
 HTTP_STATUS = {"invalid_request": 422, "invalid_state": 409, "not_found": 404, "unavailable": 503}
 # Codes only the HTTP door has; their exit code is what the CLI answers for bad input.
 API_EXIT_CODES = {**EXIT_CODES, "unauthorized": 2, "malformed": 2, "too_large": 2}
@@ -97,11 +99,15 @@ async def on_context_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def on_database_down(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DbError)
-    return refusal_response(503, "unavailable", [Problem("database", "the database is unreachable; retry later")])
+    return refusal_response(
+        503, "unavailable", [Problem("database", "the database is unreachable; retry later")], RETRY_SOON
+    )
 
 
 async def on_broker_down(_: Request, exc: Exception) -> JSONResponse:
-    return refusal_response(503, "unavailable", [Problem("broker", "the broker is unreachable; retry later")])
+    return refusal_response(
+        503, "unavailable", [Problem("broker", "the broker is unreachable; retry later")], RETRY_SOON
+    )
 
 
 HANDLERS: dict[type[Exception], Any] = {
