@@ -11,7 +11,7 @@ from typing import NamedTuple
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps, UnidentifiedImageError
 
 from pipeline.media.colors import RGB, parse_hex_color, vertical_gradient
-from pipeline.media.image import paint_buttons_image
+from pipeline.media.image import as_rgb, paint_buttons_image
 
 STYLES = ("intro", "win", "lose")
 FRAME_MS = 80
@@ -93,7 +93,7 @@ def _decode(png: bytes) -> Image.Image:
         img.load()
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError("base_png: not a decodable image") from e
-    return img.convert("RGB")
+    return as_rgb(img)
 
 
 def _backdrop(rng: random.Random, size: Size) -> Image.Image:
@@ -108,8 +108,11 @@ def _t(i: int, frames: int) -> float:
 
 
 def _pan_zoom(base: Image.Image, rng: random.Random, frames: int, size: Size) -> _Frames:
-    # Crop the base to the output's aspect ratio first, so the pan never stretches it.
-    cover = ImageOps.fit(base, (size[0] * 2, size[1] * 2), method=Image.Resampling.BILINEAR)
+    # Crop the base to the output's aspect ratio first, so the pan never stretches it; at the most zoomed frame it
+    # still has a source pixel per output pixel, and no more (each frame's resize costs in proportion to it).
+    scale = 1.0 + _ZOOM
+    cover_size = (math.ceil(size[0] * scale), math.ceil(size[1] * scale))
+    cover = ImageOps.fit(base, cover_size, method=Image.Resampling.BILINEAR)
     cw, ch = cover.size
     # Start and end anchors (0..1 of the slack left by the zoom), so each seed pans its own way.
     start = (rng.random(), rng.random())

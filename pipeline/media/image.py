@@ -96,9 +96,15 @@ def _paste_logo(img: Image.Image, logo: bytes, band_h: int) -> int:
     return margin + mark.width
 
 
+def as_rgb(img: Image.Image) -> Image.Image:
+    """`img` in RGB, itself when it is already: convert() would copy it (megabytes for a large image), and the
+    callers only read it."""
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
 def key_mask(img: Image.Image) -> Image.Image:
     """An "L" image, 255 where a pixel counts as the button key colour and 0 elsewhere."""
-    r, g, b = img.convert("RGB").split()
+    r, g, b = as_rgb(img).split()
     red_ok = r.point(lambda v: 255 if v >= KEY_MIN_RED_BLUE else 0)
     green_ok = g.point(lambda v: 255 if v <= KEY_MAX_GREEN else 0)
     blue_ok = b.point(lambda v: 255 if v >= KEY_MIN_RED_BLUE else 0)
@@ -115,7 +121,7 @@ def paint_buttons(png: bytes, color: str) -> bytes:
 
 def paint_buttons_image(img: Image.Image, color: str) -> Image.Image:
     """paint_buttons on a decoded image, for a caller that goes on drawing rather than storing a PNG."""
-    rgb = img.convert("RGB")
+    rgb = as_rgb(img)
     return Image.composite(Image.new("RGB", rgb.size, parse_hex_color(color)), rgb, key_mask(rgb))
 
 
