@@ -100,15 +100,19 @@ class _Call:
     on_its_own: TextClause
 
 
-def _call_of(select_list: str) -> _Call:
-    return _Call(text(f"SELECT {select_list}"), naming_tenant(select_list))
+def _call_of(select_list: str, *, durable: bool = True) -> _Call:
+    return _Call(text(f"SELECT {select_list}"), naming_tenant(select_list, durable=durable))
 
 
-_STEP_START = _call_of("app.step_start(:run, :step, :epoch, :queue, :hostname, :task_id, :lease_s)")
+# A step's start and its heartbeats commit without waiting for the disk: a database crash that loses them loses an
+# attempt count, a "running" mark and some lease (the sweeper may take the run over a little early, which is safe),
+# and the step's own end, a durable commit, flushes them first. Everything after which a message is sent (end_step's
+# claims, a run's end) waits for the disk: a message must never point at a state a crash could take back.
+_STEP_START = _call_of("app.step_start(:run, :step, :epoch, :queue, :hostname, :task_id, :lease_s)", durable=False)
 _STEP_FINISH = _call_of(
     "app.step_finish(:run, :step, :epoch, :outcome, :reason, CAST(:result AS jsonb), :lease_s, CAST(:deps AS jsonb))"
 )
-_HEARTBEAT = _call_of("app.step_heartbeat(:run, :epoch, :lease_s)")
+_HEARTBEAT = _call_of("app.step_heartbeat(:run, :epoch, :lease_s)", durable=False)
 _UNCLAIM = _call_of("app.unclaim_steps(:run, :epoch, :steps)")
 # now() is the transaction's start, the finished_at end_run writes: the age is finished_at - created_at, whichever
 # of the two expressions runs first, in the same round trip.

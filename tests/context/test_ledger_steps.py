@@ -343,3 +343,53 @@ def test_a_call_on_its_own_names_its_tenant_for_that_statement_only(
             ledger.heartbeat(run, uuid.uuid4(), 1, LEASE)  # another tenant than the unit of work's
     if engine_in_autocommit:
         engine.dispose()
+
+
+@pytest.fixture
+def commit_modes(owner_sessions: sessionmaker[Session]) -> Iterator[Connection]:
+    """A probe recording, at each commit that touched app.runs, whether that commit waited for the disk: a deferred
+    constraint trigger runs at commit time, when synchronous_commit holds the value the commit uses."""
+    bind = owner_sessions.kw["bind"]
+    with bind.connect() as conn:
+        conn.execute(text("CREATE TABLE app.commit_probe (id serial PRIMARY KEY, mode text NOT NULL)"))
+        conn.execute(text(
+            "CREATE FUNCTION app.probe_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO app.commit_probe (mode) VALUES (current_setting('synchronous_commit')); RETURN NULL; END $$"
+        ))  # fmt: skip
+        conn.execute(text(
+            "CREATE CONSTRAINT TRIGGER probe_commit AFTER UPDATE ON app.runs DEFERRABLE INITIALLY DEFERRED "
+            "FOR EACH ROW EXECUTE FUNCTION app.probe_commit()"
+        ))  # fmt: skip
+        conn.commit()
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+            conn.execute(text("DROP TRIGGER probe_commit ON app.runs"))
+            conn.execute(text("DROP FUNCTION app.probe_commit()"))
+            conn.execute(text("DROP TABLE app.commit_probe"))
+            conn.commit()
+
+
+def test_a_steps_start_and_heartbeats_commit_without_waiting_for_the_disk_and_what_is_sent_after_does_wait(
+    owner_sessions: sessionmaker[Session], commit_modes: Connection, tenant: uuid.UUID
+) -> None:
+    tx = Tx(owner_sessions, autocommit=True)
+    run = _new_run(tx, tenant)
+
+    def mode_of(call: Any) -> str:
+        before = commit_modes.execute(text("SELECT count(*) FROM app.commit_probe")).scalar_one()
+        commit_modes.commit()
+        call()
+        modes = commit_modes.execute(text("SELECT mode FROM app.commit_probe ORDER BY id OFFSET :n"), {"n": before})
+        commit_modes.commit()
+        (mode,) = set(modes.scalars())
+        return str(mode)
+
+    assert mode_of(lambda: _end(tx, run, tenant, None)) == "on"  # claims "a": a message is sent after it
+    assert mode_of(lambda: _begin(tx, run, tenant, "a")) == "off"
+    with tx.call() as ledger:
+        assert mode_of(lambda: ledger.heartbeat(run, tenant, 1, LEASE)) == "off"
+    assert mode_of(lambda: _end(tx, run, tenant, "a", result={"x": 1})) == "on"
+    with tx.call() as ledger:
+        assert mode_of(lambda: ledger.finish(run, tenant, status=RunStatus.COMPLETED, epoch=1, context=None)) == "on"

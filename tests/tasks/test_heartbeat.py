@@ -105,3 +105,23 @@ def test_a_run_that_ended_is_no_longer_held(
         _wait(lambda: renewed.count(live) >= 3, beats=5, what="three beats of the live run")
         assert renewed.count(ended) == seen == 1  # asked once, told the run ended, never asked again
     assert heartbeats.holding() == []
+
+
+def test_a_step_wakes_the_thread_only_when_its_first_beat_is_due_before_the_thread_looks_again(
+    beats: tuple[Heartbeats, list[uuid.UUID]], owner_sessions: sessionmaker[Session], tenant: uuid.UUID
+) -> None:
+    heartbeats, renewed = beats
+    first, quick = _new_run(owner_sessions, tenant), _new_run(owner_sessions, tenant)
+    with heartbeats.hold(first, tenant, 1, LEASE):
+        _wait(lambda: heartbeats._wake_at is not None, beats=1, what="the thread to wait for the first beat")
+        # Steps whose first beat comes after the one the thread waits for: it finds them when it looks, unwoken.
+        for _ in range(50):
+            with heartbeats.hold(_new_run(owner_sessions, tenant), tenant, 1, LEASE * 10):
+                pass
+        assert heartbeats.wakeups == 0
+        _wait(lambda: renewed.count(first) >= 2, beats=3, what="the first run's beats")
+        # A step whose first beat is due sooner than the thread would look wakes it, and is beaten on time.
+        _wait(lambda: (heartbeats._wake_at or 0) - time.monotonic() > BEAT_S / 2, beats=2, what="a wait of 0.1 s")
+        with heartbeats.hold(quick, tenant, 1, LEASE / 6):  # first beat due in 0.05 s
+            _wait(lambda: renewed.count(quick) >= 2, beats=2, what="the quick run's beats")
+        assert heartbeats.wakeups >= 1
