@@ -7,19 +7,41 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from tests.cli.embedded_db import embedded_query, server_running
 from tests.cli.test_cli import campaign
 from tests.services import wait_for
 from tests.worker_fixtures import ROOT
 
+# A demo run takes seconds; on a loaded machine, minutes. The demo gives up first and says where its run stands.
+DEMO_TIMEOUT_S = 240
+
+
+def _outputs(procs: list[subprocess.Popen[str]], tmp_path: Path) -> list[tuple[str, str]]:
+    """Each process's (stdout, stderr); when one outlives the demo's own timeout, all are killed and the test fails
+    with what they printed and the embedded server's log, rather than a bare TimeoutExpired."""
+    deadline = time.monotonic() + DEMO_TIMEOUT_S + 60
+    try:
+        return [p.communicate(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            p.kill()
+        printed = [p.communicate() for p in procs]
+        log = tmp_path / "var" / "postgres" / "log"
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no server log)"
+        pytest.fail(f"a `campaign demo` outlived its own {DEMO_TIMEOUT_S} s timeout; printed: {printed}; log: {tail}")
+
 
 def test_two_campaign_processes_share_one_embedded_server_and_the_last_one_stops_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")} | {"PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "cli", "demo"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
-    outputs = [p.communicate(timeout=300) for p in procs]
+    demo = [sys.executable, "-m", "cli", "demo", "--timeout", str(DEMO_TIMEOUT_S)]
+    procs = [subprocess.Popen(demo, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]  # fmt: skip
+    outputs = _outputs(procs, tmp_path)
 
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
     assert embedded_query(tmp_path, "SELECT count(*) FROM app.runs WHERE status = 'completed'") == [[2]]
