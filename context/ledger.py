@@ -10,9 +10,11 @@ writer wins: it is valid work), but only the run's current epoch sends what foll
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -330,6 +332,48 @@ class Ledger:
     def now(self) -> datetime:
         """The database's clock: the one every lease is measured by."""
         return self.session.execute(select(func.now())).scalar_one()
+
+
+class HeldLedger:
+    """`autocommit_ledger` on one connection per thread, kept between calls: the per-step path makes a few ledger
+    calls per step, and checking a connection out of the pool and back in cost as much CPU as the call itself.
+
+    A call that raises (an outage, a time limit mid-statement) drops its thread's connection, invalidated, so a
+    connection in an unknown state is never used again; the next call opens another. A forked child starts with
+    none (a socket shared by two processes interleaves the protocol). Only for an engine that lives as long as its
+    process (a worker's): a held connection is released with the thread or the process, not by Engine.dispose.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._local = threading.local()
+
+    def release(self) -> None:
+        """Give this thread's connection back to the pool (a test's end, a thread that stops making calls)."""
+        connection: Connection | None = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            connection.close()
+
+    @contextmanager
+    def __call__(self) -> Iterator[Ledger]:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._local.connection = self.engine.connect()
+            if getattr(self.engine.dialect, "isolation_level", None) != "AUTOCOMMIT":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield Ledger(connection)
+        except BaseException:
+            self._local.connection = None
+            with suppress(Exception):
+                connection.invalidate()
+                connection.close()
+            raise
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from typing import Any
 from kombu.exceptions import OperationalError as BrokerError
 
 from context.errors import ContextError
-from context.ledger import Ledger, RunView, StepEnd, autocommit_ledger
+from context.ledger import Ledger, RunView, StepEnd
 from context.models import CampaignContext
 from context.runs import RunStatus, StepOutcome
 from context.service import decode_context
@@ -71,7 +71,7 @@ def send_step(res: Resources, run_id: str, tenant_id: str, step_id: str, epoch: 
 def advance(run_id: str, tenant_id: str, epoch: int) -> None:
     """Send every step that is ready and not yet sent in this epoch; complete the run when all are recorded."""
     res = resources()
-    with autocommit_ledger(res.autocommit) as ledger:
+    with res.ledger() as ledger:
         end = ledger.end_step(uuid.UUID(run_id), uuid.UUID(tenant_id), None, epoch, deps=res.graph.deps, lease=lease())
     proceed(run_id, tenant_id, epoch, end)
 
@@ -101,7 +101,7 @@ def send_claimed(run_id: str, tenant_id: str, epoch: int, steps: Sequence[str]) 
             unsent = list(steps[i:])
             log.warning("broker refused a step; its claim is released for the sweeper to resend",
                         extra={"run_id": run_id, "epoch": epoch, "steps": unsent, "error": str(e)})  # fmt: skip
-            with autocommit_ledger(res.autocommit) as ledger:
+            with res.ledger() as ledger:
                 ledger.unclaim(uuid.UUID(run_id), uuid.UUID(tenant_id), epoch, unsent)
             return
 
@@ -182,7 +182,7 @@ def complete(run_id: str, tenant_id: str, epoch: int) -> None:
 def complete_with(run_id: str, tenant_id: str, epoch: int, ctx: CampaignContext) -> None:
     """End the run completed with `ctx`, built from its recorded results (which never change): one statement,
     compare-and-set on status and epoch, so a cancel or a takeover since then wins."""
-    with autocommit_ledger(resources().autocommit) as ledger:
+    with resources().ledger() as ledger:
         done = ledger.finish(uuid.UUID(run_id), uuid.UUID(tenant_id), status=RunStatus.COMPLETED, epoch=epoch,
                              context=ctx.to_json_dict())  # fmt: skip
     metrics.run_ended(done)
@@ -199,7 +199,7 @@ def _completed(run_id: str, tenant_id: str) -> None:
 def admit_next(tenant_id: str) -> None:
     """A run of the tenant ended (or arrived): start its oldest queued runs while it is under its cap."""
     res = resources()
-    with autocommit_ledger(res.autocommit) as ledger:
+    with res.ledger() as ledger:
         admitted = ledger.admit(uuid.UUID(tenant_id), settings.tenant_max_running, lease())
     for run_uuid, epoch in admitted:
         log.info("run admitted", extra={"run_id": str(run_uuid), "tenant_id": tenant_id, "epoch": epoch})

@@ -21,7 +21,6 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from context.ledger import autocommit_ledger
 from tasks.worker import resources
 
 log = logging.getLogger(__name__)
@@ -128,7 +127,7 @@ class Heartbeats:
 
 
 def _renew(held: Held) -> bool:
-    with autocommit_ledger(resources().autocommit) as ledger:
+    with resources().ledger() as ledger:
         return ledger.heartbeat(held.run_id, held.tenant_id, held.epoch, held.lease)
 
 

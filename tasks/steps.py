@@ -20,7 +20,7 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from context.ledger import StepEnd, autocommit_ledger
+from context.ledger import StepEnd
 from context.runs import StepOutcome
 from context.tenancy import tenant_scope
 from pipeline.delta import REUSED, step_delta
@@ -76,7 +76,7 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
     res = resources()
     run_uuid, tenant_uuid = uuid.UUID(run_id), uuid.UUID(tenant_id)
     # Each ledger call is one statement, its own transaction (it names its tenant itself): one round trip.
-    with autocommit_ledger(res.autocommit) as ledger:
+    with res.ledger() as ledger:
         start = ledger.begin_step(
             run_uuid,
             tenant_uuid,
@@ -90,7 +90,7 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
     if start.stale:
         return f"dropped: {start.stale}", None
     if spec.id in start.view.recorded:
-        with autocommit_ledger(res.autocommit) as ledger:
+        with res.ledger() as ledger:
             end = ledger.end_step(run_uuid, tenant_uuid, None, epoch, deps=res.graph.deps, lease=lease())
         return "already recorded", end
     if start.attempts > 1 + spec.policy.max_retries + settings.max_redeliveries:
@@ -106,7 +106,7 @@ def run_once(task: Task, spec: StepSpec, run_id: str, tenant_id: str, epoch: int
             result = res.executor.execute(ctx, spec, decision)
         outcome, reason, delta = StepOutcome.EXECUTED, result.reason, step_delta(ctx, result.context, spec.id)
         stored = result.stored
-    with autocommit_ledger(res.autocommit) as ledger:
+    with res.ledger() as ledger:
         end = ledger.end_step(
             run_uuid,
             tenant_uuid,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from context.db import autocommit_engine, make_engine, session_factory
 from context.errors import ContextError
+from context.ledger import HeldLedger
 from context.migrations import check_schema_revision
 from context.registry import ReferenceTypeRegistry
 from context.service import CampaignContextService
@@ -39,6 +40,7 @@ class Resources:
     settings: Settings
     engine: Engine
     autocommit: Engine  # the same database, connections in autocommit: the per-step ledger calls
+    ledger: HeldLedger  # `with res.ledger() as ledger`: a single-call rule on this thread's held connection
     sessions: sessionmaker[Session]
     registry: ReferenceTypeRegistry
     store: ArtifactStore
@@ -74,7 +76,9 @@ def build_resources(cfg: Settings) -> Resources:
     service = CampaignContextService(registry, sessions=sessions, max_artifacts=cfg.max_artifacts)
     executor = StepExecutor(service, store)
     autocommit = autocommit_engine(database_url(cfg), cfg.timeouts)
-    return Resources(cfg, engine, autocommit, sessions, registry, store, graph, service, executor)
+    return Resources(
+        cfg, engine, autocommit, HeldLedger(autocommit), sessions, registry, store, graph, service, executor
+    )
 
 
 @cache

@@ -3,6 +3,7 @@ is a managed database's admin: no SUPERUSER, no BYPASSRLS, tables under FORCE RO
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -10,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from context.db import autocommit_engine
 from context.errors import UnauthorizedError
-from context.ledger import Ledger, StepEnd, StepStart, autocommit_ledger
+from context.ledger import HeldLedger, Ledger, StepEnd, StepStart, autocommit_ledger
 from context.runs import Run, RunRepository, RunStatus, RunStep, StepOutcome
 from context.tenancy import name_tenant, tenant_scope
 
@@ -393,3 +395,37 @@ def test_a_steps_start_and_heartbeats_commit_without_waiting_for_the_disk_and_wh
     assert mode_of(lambda: _end(tx, run, tenant, "a", result={"x": 1})) == "on"
     with tx.call() as ledger:
         assert mode_of(lambda: ledger.finish(run, tenant, status=RunStatus.COMPLETED, epoch=1, context=None)) == "on"
+
+
+def test_a_held_ledger_keeps_one_connection_per_thread_and_drops_one_whose_call_failed(
+    owner_sessions: sessionmaker[Session], tenant: uuid.UUID
+) -> None:
+    engine = autocommit_engine(owner_sessions.kw["bind"].url.render_as_string(hide_password=False))
+    checkouts: list[int] = []
+    event.listen(engine, "checkout", lambda dbapi, record, proxy: checkouts.append(id(dbapi)))
+    held = HeldLedger(engine)
+    run = _new_run(Tx(owner_sessions, autocommit=True), tenant)
+    try:
+        for _ in range(5):
+            with held() as ledger:
+                assert ledger.heartbeat(run, tenant, 1, LEASE)
+        assert len(checkouts) == 1  # five calls, one checkout
+
+        def other_thread() -> None:
+            with held() as ledger:
+                ledger.heartbeat(run, tenant, 1, LEASE)
+            held.release()
+
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        assert len(checkouts) == 2 and checkouts[0] != checkouts[1]  # its own connection, not this thread's
+
+        with pytest.raises(DBAPIError), held() as ledger:
+            ledger.session.execute(text("SELECT 1 / 0"))
+        with held() as ledger:  # a new connection: the one whose call failed is never used again
+            assert ledger.heartbeat(run, tenant, 1, LEASE)
+        assert len(checkouts) == 3 and checkouts[2] != checkouts[0]
+    finally:
+        held.release()
+        engine.dispose()
