@@ -347,17 +347,36 @@ class HeldLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._held: set[Connection] = set()  # every thread's, so that one call can close them all
         os.register_at_fork(after_in_child=self._forget)
 
     def _forget(self) -> None:
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._held = set()
+
+    def _drop(self, connection: Connection | None) -> None:
+        self._local.connection = None
+        if connection is not None:
+            with self._lock:
+                self._held.discard(connection)
 
     def release(self) -> None:
         """Give this thread's connection back to the pool (a test's end, a thread that stops making calls)."""
         connection: Connection | None = getattr(self._local, "connection", None)
-        self._local.connection = None
+        self._drop(connection)
         if connection is not None:
             connection.close()
+
+    def release_all(self) -> None:
+        """Close every thread's connection: when a pool of threads stops (the embedded worker, a worker process
+        that exits), so that none is left for the garbage collector."""
+        with self._lock:
+            held, self._held = self._held, set()
+        for connection in held:
+            with suppress(Exception):
+                connection.close()
 
     @contextmanager
     def __call__(self) -> Iterator[Ledger]:
@@ -366,10 +385,12 @@ class HeldLedger:
             connection = self._local.connection = self.engine.connect()
             if getattr(self.engine.dialect, "isolation_level", None) != "AUTOCOMMIT":
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            with self._lock:
+                self._held.add(connection)
         try:
             yield Ledger(connection)
         except BaseException:
-            self._local.connection = None
+            self._drop(connection)
             with suppress(Exception):
                 connection.invalidate()
                 connection.close()

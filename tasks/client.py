@@ -148,10 +148,13 @@ def embedded_worker(concurrency: int = 4) -> Iterator[None]:
     """A worker thread pool in this process, on the in-memory broker: the same tasks and driver, no servers."""
     if not settings.embedded:
         raise RuntimeError("embedded_worker needs the embedded mode (no CAMPAIGN_BROKER_URL)")
-    resources()
-    with start_worker(
-        app, pool="threads", concurrency=concurrency, perform_ping_check=False, loglevel="WARNING"
-    ) as worker:
-        yield
-        # Without this the thread notices the stop flag only after its next 2 s poll of the queue.
-        worker.stop(in_sighandler=False)
+    res = resources()
+    try:
+        with start_worker(
+            app, pool="threads", concurrency=concurrency, perform_ping_check=False, loglevel="WARNING"
+        ) as worker:
+            yield
+            # Without this the thread notices the stop flag only after its next 2 s poll of the queue.
+            worker.stop(in_sighandler=False)
+    finally:
+        res.ledger.release_all()  # the pool's threads are gone: their connections go back now

@@ -109,3 +109,5 @@ def _after_fork(**_: Any) -> None:
 @worker_process_shutdown.connect
 def _before_exit(**_: Any) -> None:
     flush_tracing()
+    if resources.cache_info().currsize:  # built in this process: close what its threads hold
+        resources().ledger.release_all()

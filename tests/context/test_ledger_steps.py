@@ -414,18 +414,20 @@ def test_a_held_ledger_keeps_one_connection_per_thread_and_drops_one_whose_call_
         def other_thread() -> None:
             with held() as ledger:
                 ledger.heartbeat(run, tenant, 1, LEASE)
-            held.release()
 
         worker = threading.Thread(target=other_thread)
         worker.start()
         worker.join()
         assert len(checkouts) == 2 and checkouts[0] != checkouts[1]  # its own connection, not this thread's
+        assert engine.pool.checkedout() == 2  # the thread ended; its connection is still held, until release_all
 
         with pytest.raises(DBAPIError), held() as ledger:
             ledger.session.execute(text("SELECT 1 / 0"))
         with held() as ledger:  # a new connection: the one whose call failed is never used again
             assert ledger.heartbeat(run, tenant, 1, LEASE)
         assert len(checkouts) == 3 and checkouts[2] != checkouts[0]
+        held.release_all()
+        assert engine.pool.checkedout() == 0
     finally:
-        held.release()
+        held.release_all()
         engine.dispose()
