@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,15 +18,19 @@ from context.service import decode_context
 from context.tenancy import tenant_scope
 from pipeline.errors import UpdateRequestError
 from pipeline.launch import RunRequest, prepare_run, validate_request
-from tasks.app import app, settings
+from tasks.app import ALL_QUEUES, app, settings
 from tasks.events import emit
 from tasks.intake import broker_counter, send_start
 from tasks.lifecycle import cancel_run, refuse_resume
 from tasks.worker import resources
 
+log = logging.getLogger(__name__)
+
 # An unreachable broker is reported after about a second, not retried for minutes.
 SEND_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CREATE_TIMEOUT_S = 60  # campaign.start_run creates the row within ms when a worker is up
+# How long an embedded `campaign` process keeps working, after its own run, on runs of others it admitted (drain).
+DRAIN_BOUND_S = 300
 TERMINAL = {s.value for s in TERMINAL_STATUSES}
 
 
@@ -154,7 +159,38 @@ def embedded_worker(concurrency: int = 4) -> Iterator[None]:
             app, pool="threads", concurrency=concurrency, perform_ping_check=False, loglevel="WARNING"
         ) as worker:
             yield
+            drain()
             # Without this the thread notices the stop flag only after its next 2 s poll of the queue.
             worker.stop(in_sighandler=False)
     finally:
         res.ledger.release_all()  # the pool's threads are gone: their connections go back now
+
+
+def _busy() -> bool:
+    """Whether this process's embedded worker has work: a message in its in-memory broker, or a task received and
+    not finished (running, or waiting for its retry's countdown)."""
+    from celery.worker import state
+
+    if state.active_requests or state.reserved_requests:
+        return True
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        return any(channel._size(queue) for queue in ALL_QUEUES)
+
+
+def drain(bound_s: float = DRAIN_BOUND_S, poll_s: float = 0.05) -> bool:
+    """Wait until the embedded worker is idle (seen twice in a row), at most `bound_s`; False if it never was.
+
+    Every `campaign` process on one embedded database admits the tenant's queued runs, its own or not, and drives
+    what it admits through its own in-memory broker: another process's run it admitted has its next steps here.
+    Leaving with them queued would leave that run running for ever (no sweeper runs in the embedded mode), so a
+    process finishes what it took on before it exits."""
+    deadline = time.monotonic() + bound_s
+    idle_seen = 0
+    while time.monotonic() < deadline:
+        idle_seen = idle_seen + 1 if not _busy() else 0
+        if idle_seen >= 2:
+            return True
+        time.sleep(poll_s)
+    log.warning("the embedded worker still had work after %g s; leaving it", bound_s)
+    return False

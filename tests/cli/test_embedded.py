@@ -3,6 +3,7 @@ last one, and a crashed one leaves nothing that blocks the next start."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -62,3 +63,38 @@ def test_a_campaign_process_killed_mid_run_leaves_nothing_that_blocks_the_next(t
 
     assert after.returncode == 0, after.stderr
     assert not server_running(tmp_path)  # the dead process's handle did not keep the server up
+
+
+# Process A of the test below: inserts its run (queued, as `campaign run` does before it sends the start) and exits
+# before it sends the start, as a process would that another one overtakes.
+_QUEUE_A_RUN = """
+import json, sys
+from pipeline.launch import RunRequest, prepare_run
+from tasks.app import settings
+from tasks.worker import resources
+res = resources()
+request = RunRequest(tenant_id=settings.tenant, payload=json.loads(sys.argv[1]), trigger_type="manual")
+print(prepare_run(request, service=res.service, sessions=res.sessions, graph=res.graph, store=res.store).run_id)
+"""
+
+
+def test_a_campaign_process_finishes_the_runs_of_others_it_admitted_before_it_exits(tmp_path: Path) -> None:
+    """Every process on one embedded database admits the tenant's queued runs, and drives what it admits through
+    its own in-memory broker: one that left after its own run left the other's steps in a queue that died with it
+    (a stress run found two `campaign demo` at once with one run still running after 240 s)."""
+    noop = {"CAMPAIGN_GENERATORS": json.dumps({"*": "pipeline.noop:noop"})}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")} | {"PYTHONPATH": str(ROOT)} | noop
+    # The other process's run: its first step takes 2 s, so its later steps are still to come when this one's ends.
+    other = {"brief": "the other process's run", "steps": {"plan": {"sleep_s": 2}}}
+    queued = subprocess.run([sys.executable, "-c", _QUEUE_A_RUN, json.dumps(other)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+    other_id = queued.stdout.strip().splitlines()[-1]
+    (tmp_path / "own.json").write_text(json.dumps({"brief": "this process's own run"}))
+
+    own = campaign("run", "own.json", "--wait", "--timeout", "120", cwd=tmp_path, env=noop)
+
+    assert own.returncode == 0, own.stderr
+    statuses = embedded_query(tmp_path, "SELECT id::text, status FROM app.runs ORDER BY created_at")
+    assert statuses[0] == [other_id, "completed"], statuses  # admitted by `own`'s process, finished before it left
+    assert [status for _, status in statuses] == ["completed", "completed"]
