@@ -14,7 +14,6 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks import harness
 from benchmarks.harness import Worker, client_app, services, start_run, wait_runs
 
 
@@ -33,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         tenant = uuid.uuid4()
         for r in range(args.rounds):
             for k in list(trees) if r % 2 == 0 else list(trees)[::-1]:
-                harness.ROOT = trees[k]  # the worker's cwd and PYTHONPATH: its checkout's code, not this one's
-                with Worker(svc).start(client) as worker:
+                with Worker(svc, root=trees[k]).start(client) as worker:  # its checkout's code, not this one's
                     wait_runs(conn, [start_run(client, tenant) for _ in range(3)])  # warm-up
                     cpu_before, times = worker.cpu_s(), []
                     for _ in range(args.runs):

@@ -65,7 +65,7 @@ def services(tag: str) -> Iterator[Services]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def worker_env(svc: Services, **extra: str) -> dict[str, str]:
+def worker_env(svc: Services, root: Path = ROOT, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMPAIGN_")}
     env.update(
         CAMPAIGN_DATABASE_URL=svc.pg_url,
@@ -73,7 +73,7 @@ def worker_env(svc: Services, **extra: str) -> dict[str, str]:
         CAMPAIGN_RESULT_BACKEND=svc.redis_url,
         CAMPAIGN_ARTIFACT_ROOT=str(svc.workdir / "artifacts"),
         CAMPAIGN_GENERATORS=NOOP_GENERATORS,
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(root),
     )
     env.update(extra)  # after the defaults, so a benchmark may replace one (CAMPAIGN_GENERATORS, say)
     return env
@@ -90,9 +90,10 @@ class Worker:
         concurrency: int = 2,
         queues: str = "",
         env: dict[str, str] | None = None,
+        root: Path = ROOT,  # the checkout whose code the worker runs (benchmarks.ab_worker runs another)
     ) -> None:
         self.svc, self.app, self.concurrency, self.queues = svc, app, concurrency, queues
-        self.env = env or {}
+        self.env, self.root = env or {}, root
         self.name = f"bench-{uuid.uuid4().hex[:6]}"
         self.log_path = svc.workdir / f"{self.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -105,7 +106,11 @@ class Worker:
             cmd += ["-Q", self.queues]
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            cmd, env=worker_env(self.svc, **self.env), cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT
+            cmd,
+            env=worker_env(self.svc, self.root, **self.env),
+            cwd=self.root,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         wait_for(lambda: self._answers(client), timeout_s=timeout_s, what=f"worker {self.name} to answer a ping")
         return self

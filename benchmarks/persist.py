@@ -23,7 +23,7 @@ from benchmarks.documents import context_document
 from benchmarks.harness import services
 from benchmarks.stats import Row, compare, summarize
 from context.db import autocommit_engine
-from context.ledger import autocommit_ledger
+from context.ledger import HeldLedger
 from context.runs import RunStatus
 from tests.services import PG_ADMIN_DSN
 
@@ -46,6 +46,7 @@ def run(*, quick: bool, deadline: float | None = None) -> list[Row]:
         _ensure_role()
         app_url = make_url(svc.pg_url).set(username=ROLE, password=None).render_as_string(hide_password=False)
         engine = autocommit_engine(app_url)
+        held = HeldLedger(engine)  # as a worker holds it: one connection for its thread, kept between calls
         tenant = uuid.uuid4()
         app_dsn = app_url.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(app_dsn) as raw:
@@ -59,7 +60,7 @@ def run(*, quick: bool, deadline: float | None = None) -> list[Row]:
                         raw.execute(RAW_FINISH, (Jsonb(doc), next(live), tenant, 1))
 
                 def ledger_finish(doc: dict[str, object] = doc, live: Iterator[uuid.UUID] = live) -> None:
-                    with autocommit_ledger(engine) as ledger:
+                    with held() as ledger:
                         ledger.finish(next(live), tenant, status=RunStatus.COMPLETED, epoch=1, context=doc)
 
                 cases: dict[str, Callable[[], None]] = {
@@ -73,6 +74,7 @@ def run(*, quick: bool, deadline: float | None = None) -> list[Row]:
                 project = compare(made["Ledger.finish (the production path)"], base, target=TARGET)
                 project.note = "one statement in autocommit naming its tenant (app.end_run), as tasks.driver ends a run"
                 rows.extend(made.values())
+        held.release_all()
         engine.dispose()
     return rows
 

@@ -157,9 +157,9 @@ class Ledger:
     """Tenant-scoped reads and compare-and-set writes for the run driver; the caller owns the transaction.
 
     On a Session, every call runs in the session's transaction, which names its tenant once. On a Connection in
-    autocommit (`autocommit_ledger`: the per-step path), only the single-call rules may be used (begin_step,
-    end_step, heartbeat, unclaim, finish, admit): each is one statement that is its own transaction, names its
-    tenant first and costs one round trip.
+    autocommit (`HeldLedger`, the per-step path, or `autocommit_ledger`), only the single-call rules may be used
+    (begin_step, end_step, heartbeat, unclaim, finish, admit): each is one statement that is its own transaction,
+    names its tenant first and costs one round trip.
     """
 
     session: Session | Connection
@@ -382,9 +382,7 @@ class HeldLedger:
     def __call__(self) -> Iterator[Ledger]:
         connection: Connection | None = getattr(self._local, "connection", None)
         if connection is None or connection.closed or connection.invalidated:
-            connection = self._local.connection = self.engine.connect()
-            if getattr(self.engine.dialect, "isolation_level", None) != "AUTOCOMMIT":
-                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection = self._local.connection = _autocommit_connection(self.engine)
             with self._lock:
                 self._held.add(connection)
         try:
@@ -401,7 +399,12 @@ class HeldLedger:
 def autocommit_ledger(engine: Engine) -> Iterator[Ledger]:
     """A Ledger on a pooled connection in autocommit, for the single-call rules: one round trip per call. Cheapest
     on an engine that is in autocommit already (context.db.autocommit_engine); any other is switched per checkout."""
-    with engine.connect() as connection:
-        if getattr(engine.dialect, "isolation_level", None) != "AUTOCOMMIT":  # set by create_engine(isolation_level=)
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    with _autocommit_connection(engine) as connection:
         yield Ledger(connection)
+
+
+def _autocommit_connection(engine: Engine) -> Connection:
+    connection = engine.connect()
+    if getattr(engine.dialect, "isolation_level", None) != "AUTOCOMMIT":  # set by create_engine(isolation_level=)
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection

@@ -27,11 +27,12 @@ LEASE = timedelta(seconds=60)
 
 class Tx:
     """`tx()`: a Ledger in a transaction of its own. `tx.call()`: the Ledger the single-call rules (begin_step,
-    end_step, heartbeat, unclaim, finish, admit) run on, as the step path does: in a transaction, or each call its
-    own statement on a connection in autocommit (the fixture runs each test both ways)."""
+    end_step, heartbeat, unclaim, finish, admit) run on: in a transaction, or, as the step path does, each call its
+    own statement on this thread's held connection in autocommit (the fixture runs each test both ways)."""
 
     def __init__(self, sessions: sessionmaker[Session], autocommit: bool) -> None:
         self.sessions, self.autocommit = sessions, autocommit
+        self.held = HeldLedger(sessions.kw["bind"])
 
     @contextmanager
     def __call__(self) -> Iterator[Ledger]:
@@ -39,13 +40,21 @@ class Tx:
             yield Ledger(s)
 
     def call(self) -> AbstractContextManager[Ledger]:
-        bind = self.sessions.kw["bind"]
-        return autocommit_ledger(bind) if self.autocommit else self()
+        return self.held() if self.autocommit else self()
 
 
 @pytest.fixture(params=[False, True], ids=["in-transaction", "autocommit"])
-def tx(owner_sessions: sessionmaker[Session], request: pytest.FixtureRequest) -> Tx:
-    return Tx(owner_sessions, request.param)
+def tx(owner_sessions: sessionmaker[Session], request: pytest.FixtureRequest) -> Iterator[Tx]:
+    made = Tx(owner_sessions, request.param)
+    yield made
+    made.held.release_all()
+
+
+@pytest.fixture
+def autocommit_tx(owner_sessions: sessionmaker[Session]) -> Iterator[Tx]:
+    made = Tx(owner_sessions, autocommit=True)
+    yield made
+    made.held.release_all()
 
 
 def _new_run(tx: Tx, tenant: uuid.UUID, **fields: Any) -> uuid.UUID:
@@ -374,9 +383,9 @@ def commit_modes(owner_sessions: sessionmaker[Session]) -> Iterator[Connection]:
 
 
 def test_a_steps_start_and_heartbeats_commit_without_waiting_for_the_disk_and_what_is_sent_after_does_wait(
-    owner_sessions: sessionmaker[Session], commit_modes: Connection, tenant: uuid.UUID
+    autocommit_tx: Tx, commit_modes: Connection, tenant: uuid.UUID
 ) -> None:
-    tx = Tx(owner_sessions, autocommit=True)
+    tx = autocommit_tx
     run = _new_run(tx, tenant)
 
     def mode_of(call: Any) -> str:
